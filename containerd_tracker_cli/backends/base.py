@@ -1,0 +1,93 @@
+"""The contract every backend fulfils for the tracker."""
+from __future__ import annotations
+
+import abc
+from typing import Iterable, Mapping
+
+from .models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
+
+
+class EventStream(abc.ABC):
+    """Typed events from a running event subscription."""
+
+    @abc.abstractmethod
+    def next(self, timeout: float) -> Event | None:
+        """The next event, or ``None`` when none came within ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ContainerBackend(abc.ABC):
+    """Operations on one containerd namespace through one CLI.
+
+    Methods taking several IDs make one CLI call where the CLI allows it.
+    """
+
+    name: str
+    namespace: str
+
+    @abc.abstractmethod
+    def server_version(self) -> str: ...
+
+    @abc.abstractmethod
+    def list_container_ids(self, labels: Mapping[str, str]) -> list[str]:
+        """IDs of the containers carrying all of ``labels``, in one call."""
+
+    @abc.abstractmethod
+    def container_info(self, container_id: str) -> ContainerInfo: ...
+
+    @abc.abstractmethod
+    def list_tasks(self) -> dict[str, TaskRecord]:
+        """Every task of the namespace, by container ID, in one call."""
+
+    @abc.abstractmethod
+    def create_container(self, spec: ContainerSpec) -> None: ...
+
+    @abc.abstractmethod
+    def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def kill_task(self, container_id: str, signal: str) -> None: ...
+
+    @abc.abstractmethod
+    def pause_task(self, container_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def resume_task(self, container_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
+        """Delete stopped tasks. Returns (exit status of each deleted task as
+        far as the CLI tells it, error text of each that could not be deleted)."""
+
+    @abc.abstractmethod
+    def delete_containers(self, container_ids: Iterable[str]) -> None:
+        """Remove containers and their snapshots; missing ones are skipped."""
+
+    @abc.abstractmethod
+    def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
+        """Set labels (an empty value removes one); returns the non-empty ones set."""
+
+    @abc.abstractmethod
+    def task_cpu_ns(self, container_id: str) -> int | None:
+        """CPU time used so far by the task's cgroup, if the runtime tells."""
+
+    @abc.abstractmethod
+    def events(self, container_ids: Iterable[str]) -> EventStream:
+        """Subscribe to the events of these containers."""
+
+    @abc.abstractmethod
+    def list_images(self) -> list[ImageRecord]: ...
+
+    @abc.abstractmethod
+    def pull_image(self, ref: str) -> None: ...
+
+    @abc.abstractmethod
+    def image_config(self, image: ImageRecord) -> ImageConfig: ...

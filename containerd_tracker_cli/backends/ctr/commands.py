@@ -1,0 +1,103 @@
+"""argv builders for ``ctr``: pure functions of their inputs, so the exact
+command can be shown (``CtrCommands(...).create(spec)``) without running it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from ..models import ContainerSpec
+
+
+def filter_value(value: str) -> str:
+    """Quote a value for a containerd filter expression."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def label_filter(labels: Mapping[str, str]) -> str:
+    """``labels."k"=="v",…`` — every label must match (comma is AND)."""
+    return ",".join(f"labels.{filter_value(k)}=={filter_value(v)}" for k, v in labels.items())
+
+
+@dataclass(frozen=True)
+class CtrCommands:
+    address: str
+    namespace: str
+    executable: str = "ctr"
+
+    def base(self) -> list[str]:
+        return [self.executable, "--address", self.address, "--namespace", self.namespace]
+
+    def version(self) -> list[str]:
+        return [*self.base(), "version"]
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[str]:
+        argv = [*self.base(), "containers", "list", "--quiet"]
+        if labels:
+            argv.append(label_filter(labels))
+        return argv
+
+    def container_info(self, container_id: str) -> list[str]:
+        return [*self.base(), "containers", "info", container_id]
+
+    def list_tasks(self) -> list[str]:
+        return [*self.base(), "tasks", "list"]
+
+    def create(self, spec: ContainerSpec) -> list[str]:
+        argv = [*self.base(), "containers", "create"]
+        for key, value in spec.labels.items():
+            argv += ["--label", f"{key}={value}"]
+        for key, value in spec.env.items():
+            argv += ["--env", f"{key}={value}"]
+        if spec.cwd:
+            argv += ["--cwd", spec.cwd]
+        for mount in spec.mounts:
+            options = "rbind:ro" if mount.read_only else "rbind:rw"
+            argv += ["--mount", f"type=bind,src={mount.source},dst={mount.destination},options={options}"]
+        argv += [spec.image, spec.id]
+        if spec.args is not None:
+            # "--" keeps ctr from reading the job's own flags (sh -c …) as its own.
+            argv += ["--", *spec.args]
+        return argv
+
+    def start(self, container_id: str, log_uri: str, pid_file: str | None) -> list[str]:
+        argv = [*self.base(), "tasks", "start", "--detach", "--log-uri", log_uri]
+        if pid_file:
+            argv += ["--pid-file", pid_file]
+        return [*argv, container_id]
+
+    def kill(self, container_id: str, signal: str) -> list[str]:
+        return [*self.base(), "tasks", "kill", "--signal", signal, container_id]
+
+    def pause(self, container_id: str) -> list[str]:
+        return [*self.base(), "tasks", "pause", container_id]
+
+    def resume(self, container_id: str) -> list[str]:
+        return [*self.base(), "tasks", "resume", container_id]
+
+    def delete_tasks(self, container_ids: Iterable[str]) -> list[str]:
+        return [*self.base(), "tasks", "delete", *container_ids]
+
+    def delete_containers(self, container_ids: Iterable[str]) -> list[str]:
+        return [*self.base(), "containers", "delete", *container_ids]
+
+    def set_labels(self, container_id: str, labels: Mapping[str, str]) -> list[str]:
+        return [*self.base(), "containers", "label", container_id, *(f"{k}={v}" for k, v in labels.items())]
+
+    def metrics(self, container_id: str) -> list[str]:
+        return [*self.base(), "tasks", "metrics", "--format", "json", container_id]
+
+    def events(self, container_ids: Iterable[str]) -> list[str]:
+        argv = [*self.base(), "events"]
+        for cid in container_ids:
+            # Task events name the container as container_id, container events as id.
+            argv += [f"event.container_id=={filter_value(cid)}", f"event.id=={filter_value(cid)}"]
+        return argv
+
+    def list_images(self) -> list[str]:
+        return [*self.base(), "images", "list"]
+
+    def pull(self, ref: str) -> list[str]:
+        return [*self.base(), "images", "pull", ref]
+
+    def content(self, digest: str) -> list[str]:
+        return [*self.base(), "content", "get", digest]

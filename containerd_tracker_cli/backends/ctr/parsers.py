@@ -1,0 +1,180 @@
+"""Parsers for what ``ctr`` prints. Total: each returns a model or raises
+:class:`CliParseError` naming the command — never a stray exception."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Sequence
+
+from ..errors import CliParseError
+from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
+from ..timeparse import parse_go_time
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_NONZERO_EXIT = re.compile(r'task (?P<id>\S+) exit with non-zero exit code (?P<code>-?\d+)')
+_LOAD_FAILED = re.compile(r'failed to load task from (?P<id>\S+?)"? error="(?P<error>(?:[^"\\]|\\.)*)"')
+_EVENT = re.compile(
+    r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? [+-]\d{4}(?: [A-Z]{2,5})?) "
+    r"(?P<ns>\S*) (?P<topic>/\S+)(?: (?P<json>.*))?$"
+)
+
+
+def parse_server_version(argv: Sequence[str], out: str) -> str:
+    section = None
+    for line in out.splitlines():
+        stripped = line.strip()
+        if stripped.endswith(":") and " " not in stripped:
+            section = stripped[:-1]
+        elif section == "Server" and stripped.startswith("Version:"):
+            return stripped.split(":", 1)[1].strip()
+    raise CliParseError(argv, "no Server Version line", out)
+
+
+def parse_container_ids(argv: Sequence[str], out: str) -> list[str]:
+    ids = [line.strip() for line in out.splitlines() if line.strip()]
+    for cid in ids:
+        if not _ID.match(cid):
+            raise CliParseError(argv, f"not a container ID: {cid!r}", out)
+    return ids
+
+
+def parse_task_list(argv: Sequence[str], out: str) -> dict[str, TaskRecord]:
+    lines = [line for line in out.splitlines() if line.strip()]
+    if not lines:
+        return {}
+    if lines[0].split() != ["TASK", "PID", "STATUS"]:
+        raise CliParseError(argv, "unexpected header", out)
+    tasks: dict[str, TaskRecord] = {}
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) != 3 or not fields[1].isdigit():
+            raise CliParseError(argv, f"unexpected row {line!r}", out)
+        cid, pid, status = fields
+        try:
+            task_status = TaskStatus(status.lower())
+        except ValueError:
+            task_status = TaskStatus.UNKNOWN
+        tasks[cid] = TaskRecord(container_id=cid, pid=int(pid), status=task_status)
+    return tasks
+
+
+def _json(argv: Sequence[str], out: str) -> Any:
+    try:
+        return json.loads(out)
+    except ValueError as exc:
+        raise CliParseError(argv, f"invalid JSON ({exc})", out) from exc
+
+
+def parse_container_info(argv: Sequence[str], out: str) -> ContainerInfo:
+    data = _json(argv, out)
+    if not isinstance(data, dict) or not isinstance(data.get("ID"), str):
+        raise CliParseError(argv, "no container ID in the record", out)
+    try:
+        spec = data.get("Spec") or {}
+        process = spec.get("process") or {}
+        user = process.get("user") or {}
+        return ContainerInfo(
+            id=data["ID"],
+            labels=data.get("Labels") or {},
+            image=data.get("Image") or "",
+            runtime=(data.get("Runtime") or {}).get("Name", ""),
+            snapshot_key=data.get("SnapshotKey") or "",
+            created_at=parse_go_time(data.get("CreatedAt")),
+            updated_at=parse_go_time(data.get("UpdatedAt")),
+            args=process.get("args") or [],
+            env=process.get("env") or [],
+            cwd=process.get("cwd") or "",
+            user=str(user.get("username") or user.get("uid", "")),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise CliParseError(argv, str(exc), out) from exc
+
+
+def parse_delete_output(argv: Sequence[str], ids: Sequence[str], err: str) -> tuple[dict[str, int], dict[str, str]]:
+    """Exit statuses and failures from ``ctr tasks delete``'s stderr.
+
+    ctr logs ``task ID exit with non-zero exit code N`` for each non-zero
+    status and nothing for zero; an ID it could not load gets an error line.
+    """
+    failed = {m["id"]: m["error"].replace('\\"', '"') for m in _LOAD_FAILED.finditer(err)}
+    codes = {m["id"]: int(m["code"]) for m in _NONZERO_EXIT.finditer(err)}
+    for line in err.splitlines():
+        # "ctr: container "x" in namespace "n": not found" for a lone failed ID.
+        match = re.search(r'ctr: .*?"(?P<id>[^"]+)" in namespace "[^"]*": (?P<error>.*)', line)
+        if match and match["id"] in ids and match["id"] not in failed:
+            failed[match["id"]] = match["error"]
+    return {cid: codes.get(cid, 0) for cid in ids if cid not in failed}, failed
+
+
+def parse_cpu_ns(argv: Sequence[str], out: str) -> int | None:
+    """CPU time from ``ctr tasks metrics --format json`` (cgroup v1 or v2)."""
+    data = _json(argv, out)
+    cpu = data.get("cpu") if isinstance(data, dict) else None
+    if not isinstance(cpu, dict):
+        return None
+    usage = cpu.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("total"), int):
+        return usage["total"]  # cgroup v1: nanoseconds
+    if isinstance(cpu.get("usage_usec"), int):
+        return cpu["usage_usec"] * 1000  # cgroup v2: microseconds
+    return None
+
+
+def parse_event(argv: Sequence[str], line: str) -> Event:
+    match = _EVENT.match(line.strip())
+    if not match:
+        raise CliParseError(argv, "not an event line", line)
+    payload: dict[str, Any] = {}
+    if match["json"]:
+        decoded = _json(argv, match["json"])
+        if not isinstance(decoded, dict):
+            raise CliParseError(argv, "event payload is not an object", line)
+        payload = decoded
+    try:
+        if "exited_at" in payload:
+            # RFC 3339 text in containerd 1.6, {"seconds","nanos"} from 1.7 on.
+            payload["exited_at"] = parse_go_time(payload["exited_at"])
+        timestamp = parse_go_time(match["ts"])
+    except ValueError as exc:
+        raise CliParseError(argv, str(exc), line) from exc
+    assert timestamp is not None
+    return Event(timestamp=timestamp, namespace=match["ns"], topic=match["topic"], payload=payload)
+
+
+def parse_image_list(argv: Sequence[str], out: str) -> list[ImageRecord]:
+    lines = [line for line in out.splitlines() if line.strip()]
+    if not lines:
+        return []
+    if not lines[0].startswith("REF"):
+        raise CliParseError(argv, "unexpected header", out)
+    images = []
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) < 3 or not _DIGEST.match(fields[2]):
+            raise CliParseError(argv, f"unexpected row {line!r}", out)
+        images.append(ImageRecord(name=fields[0], media_type=fields[1], digest=fields[2]))
+    return images
+
+
+def parse_json_object(argv: Sequence[str], out: str) -> dict[str, Any]:
+    data = _json(argv, out)
+    if not isinstance(data, dict):
+        raise CliParseError(argv, "expected a JSON object", out)
+    return data
+
+
+def parse_image_config(argv: Sequence[str], out: str) -> ImageConfig:
+    data = parse_json_object(argv, out)
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise CliParseError(argv, "config is not an object", out)
+    try:
+        return ImageConfig(
+            entrypoint=config.get("Entrypoint") or [],
+            cmd=config.get("Cmd") or [],
+            env=config.get("Env") or [],
+            working_dir=config.get("WorkingDir") or "",
+        )
+    except ValueError as exc:
+        raise CliParseError(argv, str(exc), out) from exc

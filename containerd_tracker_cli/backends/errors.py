@@ -1,0 +1,31 @@
+"""Errors a backend raises. They are DRMAA2 errors already, so nothing untyped
+escapes to a user; the tracker refines them (a missing container becomes a
+missing *job*)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..drmaa2.errors import DrmCommunicationError, InternalError
+
+
+class BackendError(InternalError):
+    """A CLI call failed; the message names argv, exit code and stderr."""
+
+
+class ContainerNotFound(BackendError):
+    def __init__(self, container_id: str, *, argv: Sequence[str], exit_code: int | None, stderr: str) -> None:
+        self.container_id = container_id
+        super().__init__(f"container {container_id!r} not found", argv=argv, exit_code=exit_code, stderr=stderr)
+
+
+class DaemonUnreachable(DrmCommunicationError):
+    """The daemon did not answer, the CLI is missing, or a call hung."""
+
+
+class CliParseError(InternalError):
+    """The CLI printed something no parser here understands."""
+
+    def __init__(self, argv: Sequence[str], reason: str, output: str) -> None:
+        self.output = output
+        excerpt = output if len(output) <= 300 else output[:300] + "…"
+        super().__init__(f"cannot parse the output of the command ({reason}); output: {excerpt!r}", argv=argv)

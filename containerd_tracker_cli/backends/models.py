@@ -1,0 +1,115 @@
+"""What a backend reports about containers, tasks, images and events.
+
+Backend-neutral: the ctr and nerdctl backends both fill these, and the tracker
+reads only these.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskStatus(str, enum.Enum):
+    """containerd's task status (``ctr task ls`` STATUS, lower-cased)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TaskRecord(_Model):
+    """A task as a listing shows it. ``exit_status`` only where the CLI tells it."""
+
+    container_id: str
+    pid: int
+    status: TaskStatus
+    exit_status: int | None = None
+    exited_at: datetime | None = None
+
+
+class ContainerInfo(_Model):
+    """A container's stored record (``ctr containers info``)."""
+
+    id: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    image: str = ""
+    runtime: str = ""
+    snapshot_key: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    args: list[str] = Field(default_factory=list)
+    env: list[str] = Field(default_factory=list)
+    cwd: str = ""
+    user: str = ""
+
+
+class ImageRecord(_Model):
+    name: str
+    digest: str = ""
+    media_type: str = ""
+
+
+class ImageConfig(_Model):
+    """The parts of an OCI image config that decide what a container runs."""
+
+    entrypoint: list[str] = Field(default_factory=list)
+    cmd: list[str] = Field(default_factory=list)
+    env: list[str] = Field(default_factory=list)
+    working_dir: str = ""
+
+
+class Mount(_Model):
+    source: str
+    destination: str
+    read_only: bool = True
+
+
+class ContainerSpec(_Model):
+    """What to create. ``args=None`` keeps the image's own entrypoint and cmd."""
+
+    id: str
+    image: str
+    args: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    mounts: list[Mount] = Field(default_factory=list)
+
+
+class Event(_Model):
+    """One containerd event (``ctr events``)."""
+
+    timestamp: datetime
+    namespace: str
+    topic: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def container_id(self) -> str | None:
+        value = self.payload.get("container_id") or (self.payload.get("id") if self.topic.startswith("/containers/") else None)
+        return str(value) if value else None
+
+    @property
+    def exit_status(self) -> int:
+        """Exit status of /tasks/exit and /tasks/delete (containerd omits a 0)."""
+        return int(self.payload.get("exit_status", 0) or 0)
+
+    @property
+    def exited_at(self) -> datetime | None:
+        value = self.payload.get("exited_at")
+        return value if isinstance(value, datetime) else None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = self.payload.get("labels")
+        return dict(labels) if isinstance(labels, dict) else {}

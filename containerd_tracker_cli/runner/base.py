@@ -1,0 +1,96 @@
+"""The runner contract: run an argv to completion, or stream its lines."""
+from __future__ import annotations
+
+import abc
+import uuid
+from dataclasses import dataclass
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished process: what it was, how it ended, what it printed."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class RunnerError(Exception):
+    """A process could not be run to an answer at all."""
+
+    def __init__(self, message: str, argv: Sequence[str]) -> None:
+        self.argv = tuple(argv)
+        super().__init__(f"{message}: {' '.join(self.argv)}")
+
+
+class CommandNotFound(RunnerError):
+    """The executable is not installed (or not on PATH)."""
+
+
+class CommandTimeout(RunnerError):
+    """The process did not finish in time and was killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(f"no answer within {timeout:g} s", argv)
+
+
+class StreamClosed(Exception):
+    """The streaming process ended; ``exit_code`` and ``stderr`` say how."""
+
+    def __init__(self, argv: Sequence[str], exit_code: int | None, stderr: str) -> None:
+        self.argv = tuple(argv)
+        self.exit_code = exit_code
+        self.stderr = stderr
+        super().__init__(f"stream ended (exit code {exit_code}): {' '.join(self.argv)}: {stderr.strip()}")
+
+
+class Stream(abc.ABC):
+    """Lines of a long-running process (``ctr events``), read with a timeout."""
+
+    argv: tuple[str, ...]
+
+    @abc.abstractmethod
+    def readline(self, timeout: float) -> str | None:
+        """The next line, or ``None`` if none came within ``timeout`` seconds.
+
+        Raises :class:`StreamClosed` once the process has ended and every
+        line it printed has been read.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop the process; safe to call twice."""
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Runner(abc.ABC):
+    """Runs argv lists. Never a shell string."""
+
+    @abc.abstractmethod
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
+        """Run ``argv`` to completion; a non-zero exit is returned, not raised."""
+
+    @abc.abstractmethod
+    def stream(self, argv: Sequence[str]) -> Stream:
+        """Start ``argv`` and hand back its stdout line by line."""
+
+    def unique_token(self) -> str:
+        """A fresh random token (job IDs, probe nonces).
+
+        It lives on the runner because it is the other thing, besides process
+        output, that differs from run to run: a recording stores the tokens it
+        handed out and a replay hands the same ones back.
+        """
+        return uuid.uuid4().hex[:12]

@@ -1,0 +1,109 @@
+"""The live runner: real processes through the ``sh`` library."""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Sequence
+
+import sh
+
+from .base import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
+
+_ALL_EXIT_CODES = list(range(256))
+
+
+def _decode(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return data
+
+
+class LiveRunner(Runner):
+    """Runs processes for real. ``env`` is added to the inherited environment."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self._env = {**os.environ, **(env or {})}
+
+    def _command(self, argv: Sequence[str]) -> sh.Command:
+        if not argv:
+            raise ValueError("empty argv")
+        try:
+            return sh.Command(argv[0])
+        except sh.CommandNotFound as exc:
+            raise CommandNotFound("executable not found", argv) from exc
+
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
+        command = self._command(argv)
+        try:
+            proc = command(
+                *argv[1:],
+                _in=stdin,
+                _tty_out=False,
+                _tty_in=False,
+                _ok_code=_ALL_EXIT_CODES,
+                _timeout=timeout,
+                _env=self._env,
+                _return_cmd=True,
+            )
+        except sh.TimeoutException as exc:
+            raise CommandTimeout(argv, timeout) from exc
+        except sh.SignalException as exc:  # killed by a signal we did not send
+            return Completed(tuple(argv), 128 + abs(exc.exit_code), _decode(exc.stdout), _decode(exc.stderr))
+        return Completed(tuple(argv), proc.exit_code, _decode(proc.stdout), _decode(proc.stderr))
+
+    def stream(self, argv: Sequence[str]) -> Stream:
+        return _LiveStream(self._command(argv), tuple(argv), self._env)
+
+
+class _LiveStream(Stream):
+    """A background process whose stdout lines are queued by ``sh``'s reader thread."""
+
+    _EOF = object()
+
+    def __init__(self, command: sh.Command, argv: tuple[str, ...], env: dict[str, str]) -> None:
+        self.argv = argv
+        self._lines: queue.Queue[object] = queue.Queue()
+        self._stderr: list[str] = []
+        self._closed = threading.Event()
+        self._proc = command(
+            *argv[1:],
+            _bg=True,
+            _bg_exc=False,
+            _out=self._lines.put,
+            _err=self._stderr.append,
+            _done=self._on_done,
+            _tty_out=False,
+            _tty_in=False,
+            _ok_code=_ALL_EXIT_CODES,
+            _env=env,
+            _new_session=True,
+        )
+        self._exit_code: int | None = None
+
+    def _on_done(self, cmd: object, success: bool, exit_code: int) -> None:
+        self._exit_code = exit_code
+        self._lines.put(self._EOF)
+
+    def readline(self, timeout: float) -> str | None:
+        try:
+            item = self._lines.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+        if item is self._EOF:
+            self._lines.put(self._EOF)  # stay closed for later reads
+            raise StreamClosed(self.argv, self._exit_code, "".join(self._stderr))
+        return _decode(item).rstrip("\n")  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        try:
+            if self._proc.process.is_alive()[0]:
+                self._proc.terminate()
+            self._proc.wait()
+        except (sh.ErrorReturnCode, sh.SignalException, ProcessLookupError, OSError):
+            pass

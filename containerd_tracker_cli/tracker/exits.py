@@ -1,0 +1,110 @@
+"""Recording how jobs ended, durably, in containerd itself.
+
+ctr prints a stopped task's exit status in no listing, and the status is
+gone once the task is deleted. But deleting a task emits ``/tasks/delete``
+carrying the exact ``exit_status`` and ``exited_at``. So a finished job is
+"harvested" by whichever tracker process first sees it stopped:
+
+1. subscribe to the job's events and prove the subscription is live (set a
+   probe label and wait for our own ``/containers/update``);
+2. read the task's CPU time while its cgroup still exists;
+3. delete the task and take status and time from the ``/tasks/delete`` event
+   (ctr's stderr warning is the fallback for the status);
+4. write them as labels on the container.
+
+Until step 3 the status is held by containerd, so a job that ended while no
+tracker process was alive is read exactly later. Two processes harvesting at
+once both see the one delete event (or the winner's labels), so neither
+loses the status.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Iterable
+
+from ..backends.base import ContainerBackend, EventStream
+from ..backends.models import Event
+from . import labels as L
+from .labels import ExitRecord
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for our own probe event or another harvester's labels.
+SETTLE_TIMEOUT = 10.0
+#: Events on one ctr command line: filters are two argv entries per job.
+BATCH = 100
+
+
+def prove_subscribed(events: EventStream, backend: ContainerBackend, container_id: str, token: str,
+                     on_event: Callable[[Event], None] | None = None, timeout: float = SETTLE_TIMEOUT) -> bool:
+    """Label ``container_id`` with ``token`` and read events until our own
+    update comes back: from then on no event of this subscription is missed.
+    Other events read meanwhile go to ``on_event``."""
+    backend.set_labels(container_id, {L.PROBE: token})
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        event = events.next(remaining)
+        if event is None:
+            continue
+        if event.topic == "/containers/update" and event.container_id == container_id and event.labels.get(L.PROBE) == token:
+            return True
+        if on_event:
+            on_event(event)
+    log.warning("event subscription for %s not confirmed within %.0f s", container_id, timeout)
+    return False
+
+
+class ExitRecorder:
+    def __init__(self, backend: ContainerBackend, new_token: Callable[[], str]) -> None:
+        self.backend = backend
+        self.new_token = new_token
+
+    def harvest(self, container_ids: Iterable[str]) -> dict[str, ExitRecord | None]:
+        """Record the exit of each stopped task; ``None`` where it could not be known."""
+        ids = list(dict.fromkeys(container_ids))
+        results: dict[str, ExitRecord | None] = {}
+        for start in range(0, len(ids), BATCH):
+            results.update(self._harvest_batch(ids[start : start + BATCH]))
+        return results
+
+    def _harvest_batch(self, ids: list[str]) -> dict[str, ExitRecord | None]:
+        cpu = {cid: self.backend.task_cpu_ns(cid) for cid in ids}
+        seen: dict[str, ExitRecord] = {}
+
+        def take(event: Event) -> None:
+            cid = event.container_id
+            if cid not in cpu or cid in seen:
+                return
+            if event.topic == "/tasks/delete":
+                seen[cid] = ExitRecord(event.exit_status, event.exited_at, cpu.get(cid))
+            elif event.topic == "/containers/update":
+                record = ExitRecord.from_labels(event.labels)  # another harvester finished first
+                if record:
+                    seen[cid] = record
+
+        with self.backend.events(ids) as events:
+            prove_subscribed(events, self.backend, ids[0], self.new_token(), on_event=take)
+            codes, failed = self.backend.delete_tasks(ids)
+            deadline = time.monotonic() + SETTLE_TIMEOUT
+            while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
+                event = events.next(min(remaining, 1.0))
+                if event is not None:
+                    take(event)
+                elif set(ids) - set(seen) <= set(failed):
+                    # Only tasks someone else deleted are missing: read their labels.
+                    for cid in set(failed) - set(seen):
+                        record = ExitRecord.from_labels(self.backend.container_info(cid).labels)
+                        if record:
+                            seen[cid] = record
+
+        results: dict[str, ExitRecord | None] = {}
+        for cid in ids:
+            record = seen.get(cid)
+            if record is None and cid in codes:
+                log.warning("no delete event for %s; exit status from ctr, finish time unknown", cid)
+                record = ExitRecord(codes[cid], None, cpu.get(cid))
+            if record is not None and cid not in failed:
+                self.backend.set_labels(cid, record.to_labels())
+            results[cid] = record
+        return results

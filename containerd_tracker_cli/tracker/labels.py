@@ -1,0 +1,114 @@
+"""The labels a job carries in containerd.
+
+drmaa2os' keys (``drmaa2``, ``jobSessionName``, ``jobName``, ``jobTemplate``)
+make jobs of either tracker visible to both. Everything only this project
+needs lives under ``containerd-tracker/``. Labels are the durable record: any
+process that can reach containerd sees them, whatever its state directory.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import signal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping
+
+from ..backends.timeparse import format_time, parse_go_time
+from ..drmaa2.models import JobTemplate
+
+DRMAA2 = "drmaa2"
+SESSION = "jobSessionName"
+JOB_NAME = "jobName"
+TEMPLATE = "jobTemplate"
+
+PREFIX = "containerd-tracker/"
+TEMPLATE_CHUNK = PREFIX + "jobTemplate."
+OWNER = PREFIX + "owner"
+HOLD = PREFIX + "hold"
+LOG_URI = PREFIX + "log-uri"
+STDOUT = PREFIX + "stdout"
+STDERR = PREFIX + "stderr"
+ARRAY_INDEX = PREFIX + "array-index"
+EXIT_STATUS = PREFIX + "exit-status"
+FINISH_TIME = PREFIX + "finish-time"
+CPU_NS = PREFIX + "cpu-ns"
+TERMINATED_BY = PREFIX + "terminated-by"
+PROBE = PREFIX + "probe"
+STOP_SIGNAL = "io.containerd.image.config.stop-signal"
+
+#: containerd refuses a label whose key plus value exceeds this many bytes.
+LABEL_LIMIT = 4096
+
+
+def encode_template(template: JobTemplate) -> dict[str, str]:
+    """Labels holding the template.
+
+    drmaa2os' ``jobTemplate`` (base64 of Go's JSON) when it fits in one label;
+    otherwise gzip+base64 split over ``containerd-tracker/jobTemplate.N`` so a
+    large template (big environment, many args) never fails a submission.
+    """
+    raw = template.to_go_json().encode()
+    single = base64.b64encode(raw).decode()
+    if len(TEMPLATE) + len(single) <= LABEL_LIMIT:
+        return {TEMPLATE: single}
+    packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+    size = LABEL_LIMIT - len(TEMPLATE_CHUNK) - 6
+    return {f"{TEMPLATE_CHUNK}{i // size:04d}": packed[i : i + size] for i in range(0, len(packed), size)}
+
+
+def decode_template(labels: Mapping[str, str]) -> JobTemplate | None:
+    if TEMPLATE in labels:
+        return JobTemplate.model_validate_json(base64.b64decode(labels[TEMPLATE]))
+    chunks = sorted((k, v) for k, v in labels.items() if k.startswith(TEMPLATE_CHUNK))
+    if not chunks:
+        return None
+    packed = "".join(v for _, v in chunks)
+    return JobTemplate.model_validate_json(gzip.decompress(base64.b64decode(packed)))
+
+
+@dataclass(frozen=True)
+class ExitRecord:
+    """How a job ended, as recorded in its labels."""
+
+    exit_status: int
+    finish_time: datetime | None
+    cpu_ns: int | None = None
+    terminated_by: str | None = None
+
+    @property
+    def terminating_signal(self) -> str | None:
+        """The signal that ended the job: the one we sent, else 128+N."""
+        if self.terminated_by:
+            return self.terminated_by
+        if 128 < self.exit_status < 128 + 65:
+            try:
+                return signal.Signals(self.exit_status - 128).name
+            except ValueError:
+                return None
+        return None
+
+    def to_labels(self) -> dict[str, str]:
+        labels = {EXIT_STATUS: str(self.exit_status)}
+        if self.finish_time:
+            labels[FINISH_TIME] = format_time(self.finish_time)
+        if self.cpu_ns is not None:
+            labels[CPU_NS] = str(self.cpu_ns)
+        if self.terminated_by:
+            labels[TERMINATED_BY] = self.terminated_by
+        return labels
+
+    @classmethod
+    def from_labels(cls, labels: Mapping[str, str]) -> "ExitRecord | None":
+        if EXIT_STATUS not in labels:
+            return None
+        try:
+            cpu = labels.get(CPU_NS)
+            return cls(
+                exit_status=int(labels[EXIT_STATUS]),
+                finish_time=parse_go_time(labels.get(FINISH_TIME)),
+                cpu_ns=int(cpu) if cpu else None,
+                terminated_by=labels.get(TERMINATED_BY) or None,
+            )
+        except ValueError:
+            return None

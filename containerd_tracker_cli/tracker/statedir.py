@@ -1,0 +1,93 @@
+"""The tracker's state directory: per-job output files, pid files (whose
+mtime is the dispatch time), the stream-splitting logger, cached image
+configs. Exit data is *not* kept here but in containerd labels."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+ENV_STATE_DIR = "CONTAINERD_TRACKER_STATE_DIR"
+
+# containerd starts this per task for a binary:// log URI: the task's stdout
+# on fd 3, stderr on fd 4; closing fd 5 tells containerd the logger is ready.
+# Arguments arrive as key/value pairs in no fixed order.
+LOGGER_SCRIPT = """#!/bin/sh
+# containerd-tracker: keep a task's stdout and stderr in two files.
+out=/dev/null err=/dev/null
+while [ "$#" -ge 2 ]; do
+  case "$1" in stdout) out=$2 ;; stderr) err=$2 ;; esac
+  shift 2
+done
+cat <&3 >>"$out" 4<&- 5>&- &
+cat <&4 >>"$err" 3<&- 5>&- &
+exec 3<&- 4<&- 5>&-
+wait
+"""
+
+
+def default_state_dir() -> Path:
+    """``$CONTAINERD_TRACKER_STATE_DIR``, else /var/lib/containerd-tracker for
+    root, else ``$XDG_STATE_HOME/containerd-tracker``."""
+    if os.environ.get(ENV_STATE_DIR):
+        return Path(os.environ[ENV_STATE_DIR])
+    if os.geteuid() == 0:
+        return Path("/var/lib/containerd-tracker")
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "containerd-tracker"
+
+
+class StateDir:
+    def __init__(self, root: Path, namespace: str) -> None:
+        self.root = Path(root).absolute()
+        self.namespace = namespace
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.root / "jobs" / self.namespace / job_id
+
+    def pid_file(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "pid"
+
+    def default_output(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "output"
+
+    def default_error(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "error"
+
+    def remove_job(self, job_id: str) -> None:
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def logger(self) -> Path:
+        """The logger script, (re)written when missing or changed."""
+        path = self.root / "bin" / "containerd-tracker-logger"
+        if not path.exists() or path.read_text() != LOGGER_SCRIPT:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(LOGGER_SCRIPT)
+            tmp.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+            tmp.replace(path)
+        return path
+
+    def log_uri(self, stdout: Path, stderr: Path) -> str:
+        """One file for both streams when they are the same, else the logger."""
+        if stdout == stderr:
+            return "file://" + quote(str(stdout))
+        query = urlencode({"stdout": str(stdout), "stderr": str(stderr)})
+        return "binary://" + quote(str(self.logger())) + "?" + query
+
+    def cached_image_config(self, digest: str) -> dict | None:
+        path = self.root / "images" / (digest.replace(":", "_") + ".json")
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def cache_image_config(self, digest: str, config: dict) -> None:
+        path = self.root / "images" / (digest.replace(":", "_") + ".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(config))
+        tmp.replace(path)

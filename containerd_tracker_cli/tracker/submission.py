@@ -1,0 +1,209 @@
+"""From a JobTemplate to what the backend must create: validation, the
+process's argv, output files, labels. Pure except for resolving paths."""
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..backends.images import normalize_image_ref
+from ..backends.models import ContainerSpec, ImageConfig, Mount
+from ..drmaa2.errors import InvalidArgumentError, UnsupportedAttributeError
+from ..drmaa2.models import JobTemplate
+from . import labels as L
+from .statedir import StateDir
+
+STDIN_MOUNT = "/.containerd-tracker/stdin"
+# exec keeps the job's own program as PID 1, so signals reach it unchanged.
+STDIN_WRAPPER = ["/bin/sh", "-c", 'exec "$@" < ' + STDIN_MOUNT, "sh"]
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _unsupported(template: JobTemplate) -> list[str]:
+    """Set attributes this tracker cannot honour (silently ignoring them
+    would run a job other than the one asked for)."""
+    found = []
+    if template.email or template.email_on_started or template.email_on_terminated:
+        found.append("email")
+    if template.stage_in_files or template.stage_out_files:
+        found.append("stage_in_files/stage_out_files")
+    if template.reservation_id:
+        found.append("reservation_id")
+    if template.queue_name:
+        found.append("queue_name")
+    if (template.min_slots or 1) > 1 or (template.max_slots or 1) > 1:
+        found.append("min_slots/max_slots above 1")
+    if template.resource_limits:
+        found.append("resource_limits")
+    if template.start_time or template.deadline_time:
+        found.append("start_time/deadline_time")
+    host = socket.gethostname()
+    if template.candidate_machines and host not in template.candidate_machines:
+        found.append(f"candidate_machines (this host is {host!r})")
+    return found
+
+
+def validate(template: JobTemplate) -> str:
+    """Check the template; return the normalised image reference."""
+    if not isinstance(template, JobTemplate):
+        raise InvalidArgumentError(f"expected a JobTemplate, got {type(template).__name__}")
+    if not template.job_category:
+        raise InvalidArgumentError("job_category (the container image) is required")
+    unsupported = _unsupported(template)
+    if unsupported:
+        raise UnsupportedAttributeError("the containerd tracker cannot honour: " + ", ".join(unsupported))
+    if template.remote_command is not None and not template.remote_command.strip():
+        raise InvalidArgumentError("remote_command is empty")
+    for key in template.job_environment:
+        if not key or "=" in key or "\0" in key:
+            raise InvalidArgumentError(f"invalid environment variable name {key!r}")
+    if template.working_directory is not None and not template.working_directory.startswith("/"):
+        raise InvalidArgumentError(
+            f"working_directory must be an absolute path inside the container, got {template.working_directory!r}"
+        )
+    try:
+        return normalize_image_ref(template.job_category)
+    except ValueError as exc:
+        raise InvalidArgumentError(str(exc)) from exc
+
+
+def needs_image_config(template: JobTemplate) -> bool:
+    """Only args-without-command (keep the entrypoint) and stdin wrapping
+    need the image's own entrypoint and cmd."""
+    return template.remote_command is None and (bool(template.args) or template.input_path is not None)
+
+
+def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig]) -> list[str] | None:
+    """The job's argv; ``None`` leaves the image default to containerd.
+
+    remote_command + args when a command is set; else args replace the
+    image's Cmd with its Entrypoint kept; else the image's own default.
+    """
+    if template.remote_command is not None:
+        args: list[str] | None = [template.remote_command, *template.args]
+    elif template.args:
+        args = [*image_config().entrypoint, *template.args]
+    else:
+        args = None
+    if template.input_path is not None:
+        if args is None:
+            config = image_config()
+            args = [*config.entrypoint, *config.cmd]
+        if not args:
+            raise InvalidArgumentError("the image defines no command and the template gives none")
+        args = [*STDIN_WRAPPER, *args]
+    return args
+
+
+def make_job_id(job_name: str | None, token: str) -> str:
+    """Readable, unique even when jobs share a name: ``<name>-<token>``."""
+    slug = _ID_UNSAFE.sub("-", job_name or "").strip("-._")[:48]
+    return f"{slug or 'job'}-{token}"
+
+
+def expand_path(path: str, index: int | None) -> Path:
+    """A host path with DRMAA2 placeholders expanded, made absolute.
+
+    A leading ``host:`` or ``:`` (DRMAA2's ``[hostname]:path``) is dropped.
+    """
+    host, sep, rest = path.partition(":")
+    if sep and "/" not in host and host in ("", socket.gethostname(), "localhost"):
+        path = rest
+    path = path.replace("$DRMAA2_HOME_DIR$", os.path.expanduser("~"))
+    path = path.replace("$DRMAA2_WORKING_DIR$", os.getcwd())
+    path = path.replace("$DRMAA2_INDEX$", "" if index is None else str(index))
+    if not path:
+        raise InvalidArgumentError("empty path")
+    return Path(path).absolute()
+
+
+@dataclass
+class Plan:
+    job_id: str
+    spec: ContainerSpec
+    stdout: Path
+    stderr: Path
+    stdin: Path | None
+    log_uri: str
+    hold: bool
+    files: list[Path] = field(default_factory=list)
+
+
+def plan(
+    template: JobTemplate,
+    *,
+    job_id: str,
+    image: str,
+    session: str,
+    state: StateDir,
+    image_config: Callable[[], ImageConfig],
+    index: int | None = None,
+) -> Plan:
+    """Everything needed to create the job, nothing created yet."""
+    stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(job_id)
+    if template.join_files:
+        stderr = stdout
+    elif template.error_path:
+        stderr = expand_path(template.error_path, index)
+    elif template.output_path:
+        stderr = state.default_error(job_id)  # keep stderr, apart, where the tracker keeps output
+    else:
+        stderr = stdout
+    stdin = expand_path(template.input_path, index) if template.input_path else None
+    if stdin is not None and not stdin.is_file():
+        raise InvalidArgumentError(f"input_path {str(stdin)!r} is not a readable file")
+    for target in {stdout, stderr}:
+        parent = target.parent
+        if not parent.is_dir() and not str(parent).startswith(str(state.root)):
+            raise InvalidArgumentError(f"directory of output file {str(target)!r} does not exist")
+    env = dict(template.job_environment)
+    if index is not None:
+        env["TASK_ID"] = str(index)
+    labels = {
+        L.DRMAA2: "true",
+        L.SESSION: session,
+        L.OWNER: _owner(),
+        L.STDOUT: str(stdout),
+        L.STDERR: str(stderr),
+    }
+    if template.job_name:
+        labels[L.JOB_NAME] = template.job_name
+    if index is not None:
+        labels[L.ARRAY_INDEX] = str(index)
+    if template.submit_as_hold:
+        labels[L.HOLD] = "true"
+    log_uri = state.log_uri(stdout, stderr)
+    labels[L.LOG_URI] = log_uri
+    labels.update(L.encode_template(template))
+    mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []
+    spec = ContainerSpec(
+        id=job_id,
+        image=image,
+        args=process_args(template, image_config),
+        env=env,
+        cwd=template.working_directory,
+        labels=labels,
+        mounts=mounts,
+    )
+    return Plan(
+        job_id=job_id,
+        spec=spec,
+        stdout=stdout,
+        stderr=stderr,
+        stdin=stdin,
+        log_uri=log_uri,
+        hold=template.submit_as_hold,
+        files=sorted({stdout, stderr}),
+    )
+
+
+def _owner() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

@@ -1,0 +1,459 @@
+"""``ContainerdJobTracker``: the DRMAA2 JobTracker on top of any backend."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shlex
+import socket
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+from ..backends.base import ContainerBackend
+from ..backends.errors import BackendError, ContainerNotFound
+from ..backends.models import ContainerInfo, ImageConfig, ImageRecord, TaskRecord, TaskStatus
+from ..drmaa2.errors import (
+    DrmaaError,
+    DrmaaTimeoutError,
+    InvalidArgumentError,
+    InvalidStateError,
+    JobNotFoundError,
+    UnsupportedAttributeError,
+)
+from ..drmaa2.models import Extension, JobInfo, JobTemplate
+from ..drmaa2.states import TERMINAL_STATES, JobState
+from ..drmaa2.tracker import CONTROL_ACTIONS, JobTracker
+from ..runner import LiveRunner, Runner
+from . import labels as L
+from . import submission
+from .exits import ExitRecorder, prove_subscribed
+from .labels import ExitRecord
+from .mapping import ALLOWED_STATES, Observation, map_state
+from .statedir import StateDir, default_state_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
+DEFAULT_NAMESPACE = "default"
+PULL_POLICIES = ("missing", "always", "never")
+
+#: While waiting, re-read the state this often even without events, so a
+#: subscription that silently broke costs latency, never a missed change.
+SAFETY_POLL = 5.0
+
+
+class _Job:
+    """One observation of a job: its record, its task, its exit."""
+
+    def __init__(self, info: ContainerInfo, task: TaskRecord | None, exit: ExitRecord | None, dispatched: bool):
+        self.info = info
+        self.task = task
+        self.exit = exit
+        self.state, self.sub_state = map_state(
+            Observation(task=task, exit=exit, held=info.labels.get(L.HOLD) == "true", dispatched=dispatched)
+        )
+
+
+class ContainerdJobTracker(JobTracker):
+    """DRMAA2 jobs as containerd containers, driven through containerd's CLIs.
+
+    A job's ID is its container ID. ``runner`` is where commands run: live by
+    default, or a recording/replaying runner for offline tests.
+    """
+
+    def __init__(
+        self,
+        session_name: str,
+        address: str | None = None,
+        namespace: str | None = None,
+        backend: str | ContainerBackend = "auto",
+        *,
+        runner: Runner | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        pull_policy: str = "missing",
+        terminate_grace: float = 10.0,
+        cli_timeout: float = 30.0,
+    ) -> None:
+        if not isinstance(session_name, str) or not session_name:
+            raise InvalidArgumentError("session_name must be a non-empty string")
+        if pull_policy not in PULL_POLICIES:
+            raise InvalidArgumentError(f"pull_policy must be one of {', '.join(PULL_POLICIES)}")
+        self.session_name = session_name
+        self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or DEFAULT_NAMESPACE
+        self.pull_policy = pull_policy
+        self.terminate_grace = terminate_grace
+        self.runner = runner or LiveRunner()
+        self.backend = self._make_backend(backend, cli_timeout)
+        self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
+        self._exits = ExitRecorder(self.backend, self.runner.unique_token)
+        self._image_configs: dict[str, ImageConfig] = {}
+
+    def _make_backend(self, backend: str | ContainerBackend, timeout: float) -> ContainerBackend:
+        if isinstance(backend, ContainerBackend):
+            return backend
+        if backend in ("auto", "ctr"):
+            from ..backends.ctr import CtrBackend
+
+            return CtrBackend(self.runner, self.address, self.namespace, timeout=timeout)
+        raise InvalidArgumentError(f"unknown backend {backend!r}: use 'ctr' or 'auto'")
+
+    def __repr__(self) -> str:
+        return (
+            f"ContainerdJobTracker(session_name={self.session_name!r}, address={self.address!r}, "
+            f"namespace={self.namespace!r}, backend={self.backend.name!r})"
+        )
+
+    # ------------------------------------------------------------ observing
+    def _info(self, job_id: str) -> ContainerInfo:
+        """The container record of one of *our* jobs, else JobNotFoundError."""
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidArgumentError(f"invalid job ID {job_id!r}")
+        try:
+            info = self.backend.container_info(job_id)
+        except ContainerNotFound:
+            raise JobNotFoundError(f"job {job_id!r} not found in namespace {self.namespace!r}") from None
+        if info.labels.get(L.DRMAA2) != "true":
+            raise JobNotFoundError(f"container {job_id!r} is not a DRMAA2 job; the tracker leaves it alone")
+        if info.labels.get(L.SESSION) != self.session_name:
+            raise JobNotFoundError(
+                f"job {job_id!r} belongs to job session {info.labels.get(L.SESSION)!r}, "
+                f"not {self.session_name!r}; the tracker leaves it alone"
+            )
+        return info
+
+    def _observe(self, job_id: str) -> _Job:
+        info = self._info(job_id)
+        task = self.backend.list_tasks().get(job_id)
+        exit = ExitRecord.from_labels(info.labels)
+        if exit is None and task is not None and task.status == TaskStatus.STOPPED:
+            exit = self._exits.harvest([job_id]).get(job_id)
+            task = None if exit is not None else task
+        elif exit is not None and task is not None and task.status == TaskStatus.STOPPED:
+            task = None
+        return _Job(info, task, exit, self.state.pid_file(job_id).exists())
+
+    # ------------------------------------------------------------ listing
+    def _session_labels(self) -> dict[str, str]:
+        return {L.DRMAA2: "true", L.SESSION: self.session_name}
+
+    def list_jobs(self) -> list[str]:
+        """This session's job IDs: one CLI call, whatever the number of jobs."""
+        return self.backend.list_container_ids(self._session_labels())
+
+    def list_array_jobs(self, array_job_id: str) -> list[str]:
+        try:
+            ids = json.loads(array_job_id)
+        except (TypeError, ValueError):
+            ids = None
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+            raise InvalidArgumentError(f"not an array job ID (a JSON list of job IDs): {array_job_id!r}")
+        known = set(self.list_jobs())
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise JobNotFoundError(f"array job {array_job_id}: jobs not in this session: {', '.join(missing)}")
+        return ids
+
+    def list_job_categories(self) -> list[str]:
+        return sorted({image.name for image in self.backend.list_images()})
+
+    # ------------------------------------------------------------ submitting
+    def add_job(self, template: JobTemplate) -> str:
+        image = self._image(submission.validate(template), {})
+        return self._submit(template, image)
+
+    def add_array_job(
+        self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
+    ) -> str:
+        """One job per index with ``TASK_ID`` set; ID = JSON list of job IDs.
+
+        ``max_parallel`` is accepted but not enforced yet: every task starts
+        at once. A failure part-way removes the tasks already submitted.
+        """
+        for name, value in (("begin", begin), ("end", end), ("step", step), ("max_parallel", max_parallel)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
+        if step < 1:
+            raise InvalidArgumentError(f"step must be at least 1, got {step}")
+        if end < begin:
+            raise InvalidArgumentError(f"end ({end}) is before begin ({begin})")
+        if max_parallel < 0:
+            raise InvalidArgumentError(f"max_parallel must not be negative, got {max_parallel}")
+        image = self._image(submission.validate(template), {})
+        ids: list[str] = []
+        try:
+            for index in range(begin, end + 1, step):
+                ids.append(self._submit(template, image, index=index))
+        except BaseException:
+            self._discard(ids)
+            raise
+        return json.dumps(ids)
+
+    def _image(self, ref: str, cache: dict[str, ImageRecord]) -> ImageRecord:
+        """The local image, pulled first when the policy says so."""
+        images = {image.name: image for image in self.backend.list_images()}
+        if ref in images and self.pull_policy != "always":
+            return images[ref]
+        if self.pull_policy == "never":
+            raise InvalidArgumentError(f"image {ref!r} is not present and pull_policy is 'never'")
+        try:
+            self.backend.pull_image(ref)
+        except BackendError as exc:
+            if ref in images:  # 'always', but the registry is unreachable: keep the local copy
+                log.warning("pulling %s failed, using the local image: %s", ref, exc)
+                return images[ref]
+            raise InvalidArgumentError(
+                f"image {ref!r} is not present and could not be pulled", argv=exc.argv,
+                exit_code=exc.exit_code, stderr=exc.stderr,
+            ) from exc
+        images = {image.name: image for image in self.backend.list_images()}
+        if ref not in images:
+            raise InvalidArgumentError(f"image {ref!r} not present after pulling it")
+        return images[ref]
+
+    def _image_config(self, image: ImageRecord) -> ImageConfig:
+        if image.digest not in self._image_configs:
+            cached = self.state.cached_image_config(image.digest)
+            if cached is not None:
+                config = ImageConfig.model_validate(cached)
+            else:
+                config = self.backend.image_config(image)
+                self.state.cache_image_config(image.digest, config.model_dump())
+            self._image_configs[image.digest] = config
+        return self._image_configs[image.digest]
+
+    def _submit(self, template: JobTemplate, image: ImageRecord, index: int | None = None) -> str:
+        job_id = submission.make_job_id(template.job_name, self.runner.unique_token())
+        plan = submission.plan(
+            template,
+            job_id=job_id,
+            image=image.name,
+            session=self.session_name,
+            state=self.state,
+            image_config=lambda: self._image_config(image),
+            index=index,
+        )
+        job_dir = self.state.job_dir(job_id)
+        created = False
+        try:
+            job_dir.mkdir(parents=True, exist_ok=True)
+            for path in plan.files:
+                try:
+                    with open(path, "a"):
+                        pass
+                except OSError as exc:
+                    raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
+            self.backend.create_container(plan.spec)
+            created = True
+            if not plan.hold:
+                self._start(job_id, plan.log_uri, has_stdin=plan.stdin is not None)
+        except BaseException:
+            if created:
+                self._discard([job_id])
+            self.state.remove_job(job_id)
+            raise
+        return job_id
+
+    def _start(self, job_id: str, log_uri: str, *, has_stdin: bool) -> None:
+        try:
+            self.backend.start_task(job_id, log_uri=log_uri, pid_file=str(self.state.pid_file(job_id)))
+        except BackendError as exc:
+            stderr = exc.stderr or ""
+            if has_stdin and "/bin/sh" in stderr:
+                raise UnsupportedAttributeError(
+                    "input_path needs /bin/sh in the image (ctr gives a detached task no stdin, "
+                    "so the tracker redirects it with the image's shell)",
+                    argv=exc.argv, exit_code=exc.exit_code, stderr=stderr,
+                ) from exc
+            raise InvalidArgumentError(
+                "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=stderr
+            ) from exc
+
+    def _discard(self, job_ids: Iterable[str]) -> None:
+        """Remove jobs whatever their state: kill, delete task and container
+        (with its snapshot), forget their files. Only for our own rollback."""
+        ids = list(job_ids)
+        if not ids:
+            return
+        tasks = self.backend.list_tasks()
+        for cid in ids:
+            task = tasks.get(cid)
+            if task and task.status not in (TaskStatus.STOPPED, TaskStatus.CREATED):
+                try:
+                    self.backend.kill_task(cid, "SIGKILL")
+                except DrmaaError:
+                    pass
+        deadline = time.monotonic() + 10
+        remaining = [cid for cid in ids if cid in tasks]
+        while remaining:
+            _, failed = self.backend.delete_tasks(remaining)
+            remaining = [cid for cid, why in failed.items() if "not found" not in why]
+            if not remaining or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.backend.delete_containers(ids)
+        for cid in ids:
+            self.state.remove_job(cid)
+
+    # ------------------------------------------------------------ state & info
+    def job_state(self, job_id: str) -> tuple[JobState, str]:
+        job = self._observe(job_id)
+        return job.state, job.sub_state
+
+    def job_template(self, job_id: str) -> JobTemplate:
+        info = self._info(job_id)
+        try:
+            template = L.decode_template(info.labels)
+        except ValueError as exc:
+            raise InvalidStateError(f"job {job_id!r} carries an unreadable template: {exc}") from exc
+        if template is None:
+            raise InvalidStateError(f"job {job_id!r} carries no template")
+        return template
+
+    def job_info(self, job_id: str) -> JobInfo:
+        job = self._observe(job_id)
+        info, labels = job.info, job.info.labels
+        pid_file = self.state.pid_file(job_id)
+        dispatch = None
+        if pid_file.exists():
+            dispatch = datetime.fromtimestamp(pid_file.stat().st_mtime, tz=timezone.utc)
+        finish = job.exit.finish_time if job.exit else None
+        cpu_ns = job.exit.cpu_ns if job.exit else None
+        if job.task is not None and job.task.status in (TaskStatus.RUNNING, TaskStatus.PAUSED, TaskStatus.PAUSING):
+            cpu_ns = self.backend.task_cpu_ns(job_id)
+        wallclock = None
+        if dispatch is not None:
+            end = finish or (None if job.state in TERMINAL_STATES else datetime.now(timezone.utc))
+            if end is not None:
+                wallclock = max(end - dispatch, timedelta(0))
+        extension = {
+            "image": info.image,
+            "command_line": shlex.join(info.args),
+            "working_directory": info.cwd,
+            "namespace": self.namespace,
+            "stdout": labels.get(L.STDOUT, ""),
+            "stderr": labels.get(L.STDERR, ""),
+        }
+        if job.task is not None:
+            extension["pid"] = str(job.task.pid)
+        if L.ARRAY_INDEX in labels:
+            extension["task_id"] = labels[L.ARRAY_INDEX]
+        host = socket.gethostname()
+        return JobInfo(
+            id=job_id,
+            exit_status=job.exit.exit_status if job.exit else None,
+            terminating_signal=job.exit.terminating_signal if job.exit else None,
+            annotation=labels.get(L.JOB_NAME),
+            state=job.state,
+            sub_state=job.sub_state,
+            allocated_machines=[host],
+            submission_machine=host,
+            job_owner=labels.get(L.OWNER),
+            slots=1,
+            wallclock_time=wallclock,
+            cpu_time=None if cpu_ns is None else round(cpu_ns / 1e9),
+            submission_time=info.created_at,
+            dispatch_time=dispatch,
+            finish_time=finish,
+            extension=Extension(extension_list=extension),
+        )
+
+    # ------------------------------------------------------------ control
+    def job_control(self, job_id: str, action: str) -> None:
+        if action not in CONTROL_ACTIONS:
+            raise InvalidArgumentError(f"unknown job control action {action!r}: use one of {', '.join(CONTROL_ACTIONS)}")
+        job = self._observe(job_id)
+        if job.state not in ALLOWED_STATES[action]:
+            raise InvalidStateError(f"cannot {action} job {job_id!r}: it is {job.state} ({job.sub_state})")
+        if action == "suspend":
+            self.backend.pause_task(job_id)
+        elif action == "resume":
+            self.backend.resume_task(job_id)
+        elif action == "hold":
+            self.backend.set_labels(job_id, {L.HOLD: "true"})
+        elif action == "release":
+            self.backend.set_labels(job_id, {L.HOLD: ""})
+            self._start(job_id, job.info.labels.get(L.LOG_URI) or self.state.log_uri(
+                self.state.default_output(job_id), self.state.default_output(job_id)), has_stdin=False)
+        else:
+            self._terminate(job)
+
+    def _terminate(self, job: _Job) -> None:
+        """The image's stop signal (SIGTERM by default), then SIGKILL after
+        ``terminate_grace`` seconds, like ``docker stop``. Returns once the
+        job has ended."""
+        job_id = job.info.id
+        if job.task is None:  # queued or held: it never ran
+            record = ExitRecord(143, datetime.now(timezone.utc), None, terminated_by="SIGTERM")
+            self.backend.set_labels(job_id, record.to_labels())
+            return
+        stop_signal = job.info.labels.get(L.STOP_SIGNAL) or "SIGTERM"
+        self.backend.kill_task(job_id, stop_signal)
+        if job.state == JobState.SUSPENDED:
+            self.backend.resume_task(job_id)  # a frozen process cannot act on a signal
+        try:
+            self.wait(job_id, self.terminate_grace, JobState.DONE, JobState.FAILED)
+            return
+        except DrmaaTimeoutError:
+            log.info("job %s ignored %s for %.0f s; sending SIGKILL", job_id, stop_signal, self.terminate_grace)
+        self.backend.kill_task(job_id, "SIGKILL")
+        self.wait(job_id, 60.0, JobState.DONE, JobState.FAILED)
+
+    # ------------------------------------------------------------ waiting
+    def wait(self, job_id: str, timeout: float | None, *states: JobState) -> None:
+        """Return once the job is in one of ``states`` (default: Done or Failed).
+
+        ``timeout`` is in seconds; 0 checks once; ``None``, a negative value or
+        ``math.inf`` waits for ever. Reacts to containerd's events; the
+        subscription is proven live before the state is read, so a change just
+        before the wait began is never missed.
+        """
+        wanted = frozenset(JobState.parse(s) for s in states) or TERMINAL_STATES
+        forever = timeout is None or timeout < 0 or math.isinf(timeout)
+        deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
+
+        def reached() -> bool:
+            job = self._observe(job_id)
+            if job.state in wanted:
+                return True
+            if job.state in TERMINAL_STATES and not (wanted & TERMINAL_STATES):
+                raise InvalidStateError(
+                    f"job {job_id!r} has ended ({job.state}) and will never be "
+                    + " or ".join(str(s) for s in sorted(wanted))
+                )
+            return False
+
+        if reached():
+            return
+        if time.monotonic() >= deadline:
+            raise DrmaaTimeoutError(f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s")
+        with self.backend.events([job_id]) as events:
+            prove_subscribed(events, self.backend, job_id, self.runner.unique_token())
+            while not reached():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DrmaaTimeoutError(
+                        f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s"
+                    )
+                # Any event of this job may change its state; so may nothing,
+                # if the stream broke: re-read at least every SAFETY_POLL.
+                events.next(min(remaining, SAFETY_POLL))
+
+    @staticmethod
+    def _names(states: frozenset[JobState]) -> str:
+        return " or ".join(str(s) for s in sorted(states))
+
+    # ------------------------------------------------------------ deleting
+    def delete_job(self, job_id: str) -> None:
+        """Remove a Done/Failed job: its task, container, snapshot and the
+        tracker's own files for it (output files the user named are kept)."""
+        job = self._observe(job_id)
+        if job.state not in TERMINAL_STATES:
+            raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
+        if job.task is not None:
+            self.backend.delete_tasks([job_id])
+        self.backend.delete_containers([job_id])
+        self.state.remove_job(job_id)
