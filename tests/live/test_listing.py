@@ -1,0 +1,115 @@
+"""list_jobs, arrays, categories, delete_job, and foreign containers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from containerd_tracker_cli import InvalidArgumentError, InvalidStateError, JobNotFoundError, JobState
+
+from ..support import BUSYBOX, CountingRunner
+from .helpers import output_of, run_to_end, submit, template
+
+
+def test_list_jobs_shows_this_sessions_jobs_only(make_tracker, ctr, containerd):
+    mine, theirs = make_tracker("list-mine"), make_tracker("list-theirs")
+    a = submit(mine, "sleep", "30")
+    b = submit(mine, "true")
+    c = submit(theirs, "true")
+    ctr("containers", "create", BUSYBOX, "foreign-listed")
+    listed = mine.list_jobs()
+    assert sorted(listed) == sorted([a, b])
+    assert "" not in listed and c not in listed and "foreign-listed" not in listed
+    assert theirs.list_jobs() == [c]
+
+
+def test_list_jobs_costs_one_call_whatever_the_number_of_jobs(make_tracker):
+    runner = CountingRunner()
+    tracker = make_tracker("list-count", runner=runner)
+    counts = []
+    for _ in range(2):
+        submit(tracker, "true")
+        submit(tracker, "true")
+        submit(tracker, "true")
+        runner.calls.clear()
+        tracker.list_jobs()
+        counts.append(len(runner.calls))
+    assert counts == [1, 1]
+    assert len(tracker.list_jobs()) == 6
+
+
+def test_array_job_sets_task_id_and_lists_its_jobs(tracker):
+    array_id = tracker.add_array_job(template("sh", "-c", 'echo "task $TASK_ID"'), 1, 5, 2, 2)
+    ids = json.loads(array_id)
+    assert len(ids) == 3
+    assert tracker.list_array_jobs(array_id) == ids
+    for job_id in ids:
+        tracker.wait(job_id, 30)
+    assert [output_of(tracker, i) for i in ids] == ["task 1\n", "task 3\n", "task 5\n"]
+    assert [tracker.job_info(i).extension.extension_list["task_id"] for i in ids] == ["1", "3", "5"]
+
+
+@pytest.mark.parametrize("begin, end, step, max_parallel", [(1, 3, 0, 1), (5, 1, 1, 1), (1, 3, 1, -1)])
+def test_bad_array_parameters(tracker, ctr, begin, end, step, max_parallel):
+    with pytest.raises(InvalidArgumentError):
+        tracker.add_array_job(template("true"), begin, end, step, max_parallel)
+    assert tracker.list_jobs() == []
+
+
+def test_a_failing_array_submission_removes_the_jobs_it_made(tracker):
+    with pytest.raises(InvalidArgumentError):
+        # Index 2's output file cannot be written: its directory is missing.
+        tracker.add_array_job(template("true", output_path="/tmp/$DRMAA2_INDEX$/../out"), 1, 3, 1, 0)
+    assert tracker.list_jobs() == []
+
+
+def test_list_array_jobs_rejects_what_is_not_an_array_id(tracker):
+    with pytest.raises(InvalidArgumentError):
+        tracker.list_array_jobs("not json")
+    with pytest.raises(JobNotFoundError):
+        tracker.list_array_jobs(json.dumps(["no-such-job"]))
+
+
+def test_list_job_categories_names_the_images(tracker):
+    assert BUSYBOX in tracker.list_job_categories()
+
+
+def test_delete_job_removes_task_container_snapshot_and_files(tracker, ctr, state_dir):
+    job_id = run_to_end(tracker, "true")
+    job_dir = state_dir / "jobs" / "default" / job_id
+    assert job_dir.exists()
+    tracker.delete_job(job_id)
+    assert job_id not in ctr("containers", "list", "--quiet").stdout.split()
+    assert job_id not in ctr("tasks", "list", "--quiet").stdout.split()
+    assert job_id not in ctr("snapshots", "list").stdout
+    assert not job_dir.exists()
+    assert job_id not in tracker.list_jobs()
+    with pytest.raises(JobNotFoundError):
+        tracker.job_state(job_id)
+
+
+def test_delete_job_refuses_jobs_that_have_not_ended(tracker, ctr):
+    job_id = submit(tracker, "sleep", "30")
+    with pytest.raises(InvalidStateError):
+        tracker.delete_job(job_id)
+    assert tracker.job_state(job_id)[0] == JobState.RUNNING
+
+
+def test_foreign_containers_are_never_touched(tracker, make_tracker, ctr):
+    ctr("run", "--detach", "--null-io", BUSYBOX, "foreign", "sleep", "30")
+    other = make_tracker("someone-else")
+    theirs = submit(other, "sleep", "30")
+    for job_id in ("foreign", theirs):
+        for call in (
+            lambda: tracker.job_state(job_id),
+            lambda: tracker.job_control(job_id, "terminate"),
+            lambda: tracker.job_control(job_id, "suspend"),
+            lambda: tracker.delete_job(job_id),
+            lambda: tracker.wait(job_id, 1),
+        ):
+            with pytest.raises(JobNotFoundError, match="leaves it alone"):
+                call()
+    assert "RUNNING" in ctr("tasks", "list").stdout.split("foreign", 1)[1].splitlines()[0]
+    labels = json.loads(ctr("containers", "info", "foreign").stdout)["Labels"] or {}
+    assert not any(k.startswith("containerd-tracker/") for k in labels)
+    assert other.job_state(theirs)[0] == JobState.RUNNING
