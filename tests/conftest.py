@@ -29,6 +29,14 @@ def _cannot_run_live(reason: str) -> None:
     pytest.skip(f"live test: {reason}")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-fixtures",
+        action="store_true",
+        help="re-record fixtures/ctr/<containerd version>/ from the live scenarios",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "containerd" in getattr(item, "fixturenames", ()):

@@ -46,7 +46,9 @@ class CtrBackend(ContainerBackend):
         self.address = address
         self.namespace = namespace
         self.timeout = timeout
-        self.commands = CtrCommands(address=address, namespace=namespace, executable=executable)
+        self.commands = CtrCommands(
+            address=address, namespace=namespace, executable=executable, connect_timeout=min(5.0, timeout)
+        )
 
     # -- plumbing -------------------------------------------------------
     def _run(self, argv: Sequence[str], *, allow_failure: bool = False, container_id: str | None = None) -> Completed:

@@ -23,9 +23,17 @@ class CtrCommands:
     address: str
     namespace: str
     executable: str = "ctr"
+    #: Seconds ctr may spend connecting. Without it ctr retries a missing
+    #: socket until it is killed, so "no daemon" would look like "daemon hung".
+    connect_timeout: float = 5.0
 
     def base(self) -> list[str]:
-        return [self.executable, "--address", self.address, "--namespace", self.namespace]
+        return [
+            self.executable,
+            "--address", self.address,
+            "--namespace", self.namespace,
+            "--connect-timeout", f"{self.connect_timeout:g}s",
+        ]
 
     def version(self) -> list[str]:
         return [*self.base(), "version"]

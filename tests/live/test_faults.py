@@ -1,0 +1,72 @@
+"""A daemon that is gone, one that hangs, a CLI that is missing."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from containerd_tracker_cli import ContainerdJobTracker, DrmCommunicationError
+from containerd_tracker_cli.backends.ctr import CtrBackend
+from containerd_tracker_cli.runner import LiveRunner
+
+from .helpers import template
+
+
+def test_an_unreachable_daemon_is_a_communication_error(tmp_path, containerd):
+    tracker = ContainerdJobTracker("faults", address=str(tmp_path / "absent.sock"), state_dir=tmp_path,
+                                   cli_timeout=60)
+    started = time.monotonic()
+    with pytest.raises(DrmCommunicationError) as caught:
+        tracker.list_jobs()
+    # ctr's own connect timeout answers, long before the 60 s kill would.
+    assert time.monotonic() - started < 30
+    assert "cannot reach containerd" in str(caught.value)
+    assert "absent.sock" in str(caught.value)
+    assert caught.value.argv is not None
+
+
+@pytest.fixture
+def silent_socket(tmp_path: Path):
+    """A unix socket that accepts connections and never answers: a hung daemon."""
+    path = tmp_path / "hung.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield path
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_daemon_gives_a_communication_error_not_a_hang(tmp_path, silent_socket, containerd):
+    tracker = ContainerdJobTracker("faults", address=str(silent_socket), state_dir=tmp_path, cli_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(DrmCommunicationError, match="did not answer within 2 s"):
+        tracker.add_job(template("true"))
+    assert time.monotonic() - started < 10
+
+
+def test_a_missing_ctr_is_a_communication_error(tmp_path, containerd):
+    backend = CtrBackend(LiveRunner(), containerd.address, "default", executable="ctr-not-installed")
+    tracker = ContainerdJobTracker("faults", backend=backend, state_dir=tmp_path)
+    with pytest.raises(DrmCommunicationError, match="not installed"):
+        tracker.list_jobs()

@@ -1,0 +1,135 @@
+"""ctr parsers: every output recorded from a real daemon parses, and
+anything else is a CliParseError naming the command."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from containerd_tracker_cli.backends.ctr import parsers
+from containerd_tracker_cli.backends.errors import CliParseError
+from containerd_tracker_cli.backends.models import TaskStatus
+from containerd_tracker_cli.runner import Cassette
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctr"
+ARGV = ("ctr", "tasks", "list")
+
+
+def _recorded(subcommand: tuple[str, ...]):
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        for item in Cassette.load(path).interactions:
+            argv = item.get("argv", [])
+            if item["kind"] == "run" and item["exit_code"] == 0 and tuple(argv[7:7 + len(subcommand)]) == subcommand:
+                yield path.parent.name, argv, item
+
+
+def _each(subcommand: tuple[str, ...]):
+    found = list(_recorded(subcommand))
+    assert found, f"no recorded output of ctr {' '.join(subcommand)}"
+    return found
+
+
+def test_every_recorded_task_list_parses():
+    statuses = set()
+    for _, argv, item in _each(("tasks", "list")):
+        for task in parsers.parse_task_list(argv, item["stdout"]).values():
+            statuses.add(task.status)
+            assert task.pid > 0
+    assert {TaskStatus.RUNNING, TaskStatus.PAUSED, TaskStatus.STOPPED} <= statuses
+
+
+def test_every_recorded_container_info_parses():
+    for _, argv, item in _each(("containers", "info")):
+        info = parsers.parse_container_info(argv, item["stdout"])
+        assert info.id == argv[-1]
+        assert info.labels["drmaa2"] == "true"
+        assert info.created_at is not None and info.created_at.tzinfo is not None
+        assert info.args and info.image
+
+
+def test_every_recorded_container_list_parses():
+    for _, argv, item in _each(("containers", "list")):
+        for cid in parsers.parse_container_ids(argv, item["stdout"]):
+            assert cid
+
+
+def test_every_recorded_image_list_parses():
+    for _, argv, item in _each(("images", "list")):
+        names = [i.name for i in parsers.parse_image_list(argv, item["stdout"])]
+        assert "docker.io/library/busybox:latest" in names
+
+
+def test_every_recorded_event_parses_with_exit_times():
+    seen_topics = set()
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        streams = {}
+        for item in Cassette.load(path).interactions:
+            if item["kind"] == "stream":
+                streams[item["stream"]] = item["argv"]
+            elif item["kind"] == "line" and "line" in item:
+                event = parsers.parse_event(streams[item["stream"]], item["line"])
+                seen_topics.add(event.topic)
+                if event.topic == "/tasks/delete":
+                    assert isinstance(event.exited_at, datetime)
+    assert {"/containers/update", "/tasks/delete"} <= seen_topics
+
+
+def test_every_recorded_task_delete_gives_exit_codes():
+    for _, argv, item in _each(("tasks", "delete")):
+        ids = argv[9:]
+        codes, failed = parsers.parse_delete_output(argv, ids, item["stderr"])
+        assert set(codes) | set(failed) == set(ids)
+
+
+def test_metrics_parse_cgroup_v1_and_v2():
+    assert parsers.parse_cpu_ns(ARGV, '{"cpu": {"usage": {"total": 1234}}}') == 1234
+    assert parsers.parse_cpu_ns(ARGV, '{"cpu": {"usage_usec": 5}}') == 5000
+    assert parsers.parse_cpu_ns(ARGV, '{"memory": {}}') is None
+
+
+def test_events_of_containerd_1_7_carry_exit_time_as_seconds_and_nanos():
+    line = ('2026-11-24 20:12:50.072592860 +0000 UTC default /tasks/exit {"container_id":"e1","id":"e1",'
+            '"pid":4328,"exit_status":7,"exited_at":{"seconds":1795551170,"nanos":72566509}}')
+    event = parsers.parse_event(ARGV, line)
+    assert event.exit_status == 7 and event.container_id == "e1"
+    assert event.exited_at == datetime(2026, 11, 24, 20, 12, 50, 72566, tzinfo=timezone.utc)
+
+
+def test_exit_status_zero_is_omitted_by_containerd():
+    line = ('2026-11-24 20:12:50.07 +0000 UTC default /tasks/delete {"container_id":"e1","pid":1,'
+            '"exited_at":"2026-11-24T20:12:50.072566509Z"}')
+    assert parsers.parse_event(ARGV, line).exit_status == 0
+
+
+def test_delete_stderr_from_several_ids():
+    err = ('time="2026-11-24T20:14:59Z" level=warning msg="task m1 exit with non-zero exit code 3"\n'
+           'time="2026-11-24T20:14:59Z" level=error msg="failed to load task from nope" '
+           'error="container \\"nope\\" in namespace \\"default\\": not found"\n'
+           'ctr: container "nope" in namespace "default": not found\n')
+    codes, failed = parsers.parse_delete_output(ARGV, ["m1", "nope", "m2"], err)
+    assert codes == {"m1": 3, "m2": 0}
+    assert "not found" in failed["nope"]
+
+
+@pytest.mark.parametrize(
+    "parse, output",
+    [
+        (parsers.parse_task_list, "garbage output\n"),
+        (parsers.parse_task_list, "TASK PID STATUS\nx notapid RUNNING\n"),
+        (parsers.parse_container_info, "{not json"),
+        (parsers.parse_container_info, "[]"),
+        (parsers.parse_container_ids, "ok-id\nbad id with spaces\n"),
+        (parsers.parse_image_list, "REF TYPE DIGEST\nname type notadigest\n"),
+        (parsers.parse_image_list, "something else\n"),
+        (parsers.parse_event, "not an event"),
+        (parsers.parse_event, "2026-11-24 20:12:50.07 +0000 UTC default /tasks/exit [1,2]"),
+        (parsers.parse_server_version, "Client:\n  Version: 1\n"),
+        (parsers.parse_image_config, '{"config": "nope"}'),
+    ],
+)
+def test_unknown_output_is_a_parse_error_naming_the_command(parse, output):
+    argv = ("ctr", "--address", "/x.sock", "tasks", "list")
+    with pytest.raises(CliParseError) as caught:
+        parse(argv, output)
+    assert "ctr --address /x.sock tasks list" in str(caught.value)

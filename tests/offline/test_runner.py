@@ -1,0 +1,103 @@
+"""The runner: real processes, recorded and replayed."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from containerd_tracker_cli.runner import (
+    Cassette,
+    CommandNotFound,
+    CommandTimeout,
+    LiveRunner,
+    RecordingRunner,
+    ReplayMismatch,
+    ReplayRunner,
+    StreamClosed,
+)
+
+
+def test_live_run_returns_exit_code_and_both_streams():
+    done = LiveRunner().run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
+    assert (done.exit_code, done.stdout, done.stderr) == (3, "out\n", "err\n")
+
+
+def test_live_output_is_not_a_terminal():
+    done = LiveRunner().run(["sh", "-c", "[ -t 1 ] && echo tty || echo pipe"], timeout=10)
+    assert done.stdout == "pipe\n"
+
+
+def test_live_stdin_and_arguments_are_passed_verbatim():
+    done = LiveRunner().run(["sh", "-c", 'cat; printf "%s|" "$@"', "sh", "a b", "$HOME", ";"], timeout=10,
+                            stdin="in\n")
+    assert done.stdout == "in\na b|$HOME|;|"
+
+
+def test_live_timeout_kills_the_process():
+    with pytest.raises(CommandTimeout, match="no answer within 0.5 s"):
+        LiveRunner().run(["sleep", "30"], timeout=0.5)
+
+
+def test_missing_executable():
+    with pytest.raises(CommandNotFound):
+        LiveRunner().run(["definitely-not-installed-here"], timeout=5)
+
+
+def test_live_stream_lines_timeouts_and_end():
+    with LiveRunner().stream(["sh", "-c", "echo one; sleep 0.5; echo two; echo bad >&2; exit 4"]) as stream:
+        assert stream.readline(5) == "one"
+        assert stream.readline(0.05) is None
+        assert stream.readline(5) == "two"
+        with pytest.raises(StreamClosed) as closed:
+            stream.readline(5)
+        assert closed.value.exit_code == 4 and "bad" in closed.value.stderr
+
+
+def test_closing_a_stream_stops_its_process():
+    stream = LiveRunner().stream(["sleep", "30"])
+    stream.close()
+    stream.close()  # twice is fine
+    with pytest.raises(StreamClosed):
+        stream.readline(5)
+
+
+def test_record_then_replay_gives_the_same_answers_without_processes(tmp_path):
+    cassette = Cassette(tmp_path / "c.json")
+    recorder = RecordingRunner(LiveRunner(), cassette, {"dir": str(tmp_path)})
+    first = recorder.run(["sh", "-c", f"echo {tmp_path}/x; exit 2"], timeout=10)
+    token = recorder.unique_token()
+    with recorder.stream(["sh", "-c", "echo a; sleep 0.3; echo b"]) as stream:
+        lines = [stream.readline(5), stream.readline(0.05), stream.readline(5)]
+        with pytest.raises(StreamClosed):
+            stream.readline(5)
+    assert lines == ["a", None, "b"]
+    assert str(tmp_path) not in cassette.path.read_text()  # stored as <<dir>>
+
+    replay = ReplayRunner(Cassette.load(cassette.path), {"dir": "/elsewhere"})
+    again = replay.run(["sh", "-c", "echo /elsewhere/x; exit 2"], timeout=10)
+    assert (again.exit_code, again.stdout) == (first.exit_code, "/elsewhere/x\n")
+    assert replay.unique_token() == token
+    stream = replay.stream(["sh", "-c", "echo a; sleep 0.3; echo b"])
+    assert [stream.readline(5), stream.readline(0.01), stream.readline(5)] == lines
+    with pytest.raises(StreamClosed):
+        stream.readline(5)
+    assert replay.remaining == 0
+    with pytest.raises(ReplayMismatch, match="exhausted"):
+        replay.run(["true"], timeout=1)
+
+
+def test_replay_names_the_first_difference(tmp_path):
+    cassette = Cassette(tmp_path / "c.json")
+    RecordingRunner(LiveRunner(), cassette).run(["echo", "a", "b"], timeout=5)
+    replay = ReplayRunner(Cassette.load(cassette.path))
+    with pytest.raises(ReplayMismatch) as caught:
+        replay.run(["echo", "a", "c"], timeout=5)
+    assert "arg 2: recorded 'b', now 'c'" in str(caught.value)
+    assert str(cassette.path) in str(caught.value)
+
+
+def test_a_corrupt_recording_is_reported_not_ignored(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{ not json")
+    with pytest.raises(ReplayMismatch, match="unreadable"):
+        Cassette.load(path)
