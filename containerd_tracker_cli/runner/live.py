@@ -59,7 +59,11 @@ class LiveRunner(Runner):
 
 
 class _LiveStream(Stream):
-    """A background process whose stdout lines are queued by ``sh``'s reader thread."""
+    """A background process whose stdout lines a pump thread queues.
+
+    The end is queued only after the last line *and* the exit status, so a
+    reader never sees "closed" while output is still in flight.
+    """
 
     _EOF = object()
 
@@ -68,23 +72,34 @@ class _LiveStream(Stream):
         self._lines: queue.Queue[object] = queue.Queue()
         self._stderr: list[str] = []
         self._closed = threading.Event()
+        self._exit_code: int | None = None
         self._proc = command(
             *argv[1:],
-            _bg=True,
+            _iter=True,
             _bg_exc=False,
-            _out=self._lines.put,
-            _err=self._stderr.append,
-            _done=self._on_done,
+            _err=lambda chunk: self._stderr.append(_decode(chunk)),
             _tty_out=False,
             _tty_in=False,
             _ok_code=_ALL_EXIT_CODES,
             _env=env,
             _new_session=True,
         )
-        self._exit_code: int | None = None
+        self._pump = threading.Thread(target=self._drain, name=f"stream {argv[0]}", daemon=True)
+        self._pump.start()
 
-    def _on_done(self, cmd: object, success: bool, exit_code: int) -> None:
-        self._exit_code = exit_code
+    def _drain(self) -> None:
+        try:
+            for line in self._proc:
+                self._lines.put(line)
+        except (sh.ErrorReturnCode, sh.SignalException):
+            pass
+        try:
+            self._proc.wait()
+            self._exit_code = self._proc.exit_code
+        except sh.SignalException as exc:
+            self._exit_code = 128 + abs(exc.exit_code)
+        except sh.ErrorReturnCode as exc:
+            self._exit_code = exc.exit_code
         self._lines.put(self._EOF)
 
     def readline(self, timeout: float) -> str | None:
@@ -104,6 +119,6 @@ class _LiveStream(Stream):
         try:
             if self._proc.process.is_alive()[0]:
                 self._proc.terminate()
-            self._proc.wait()
-        except (sh.ErrorReturnCode, sh.SignalException, ProcessLookupError, OSError):
+        except (ProcessLookupError, OSError):
             pass
+        self._pump.join(timeout=10)
