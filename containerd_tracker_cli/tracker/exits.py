@@ -56,9 +56,11 @@ def prove_subscribed(events: EventStream, backend: ContainerBackend, container_i
 
 
 class ExitRecorder:
-    def __init__(self, backend: ContainerBackend, new_token: Callable[[], str]) -> None:
+    def __init__(self, backend: ContainerBackend, new_token: Callable[[], str],
+                 settle_timeout: float = SETTLE_TIMEOUT) -> None:
         self.backend = backend
         self.new_token = new_token
+        self.settle_timeout = settle_timeout
 
     def harvest(self, container_ids: Iterable[str]) -> dict[str, ExitRecord | None]:
         """Record the exit of each stopped task; ``None`` where it could not be known."""
@@ -84,11 +86,12 @@ class ExitRecorder:
                     seen[cid] = record
 
         with self.backend.events(ids) as events:
-            prove_subscribed(events, self.backend, ids[0], self.new_token(), on_event=take)
+            prove_subscribed(events, self.backend, ids[0], self.new_token(), on_event=take,
+                             timeout=self.settle_timeout)
             codes, failed = self.backend.delete_tasks(ids)
-            deadline = time.monotonic() + SETTLE_TIMEOUT
+            deadline = time.monotonic() + self.settle_timeout
             while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
-                event = events.next(min(remaining, 1.0))
+                event = events.next(min(remaining, 0.5))
                 if event is not None:
                     take(event)
                 elif set(ids) - set(seen) <= set(failed):

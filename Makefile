@@ -1,0 +1,18 @@
+PYTHON ?= python3
+
+.PHONY: setup test test-offline demo record-fixtures
+
+setup:
+	sh scripts/setup.sh
+
+## The whole suite: live tests against a private containerd, then offline ones.
+test: setup
+	CONTAINERD_TRACKER_REQUIRE_LIVE=1 $(PYTHON) -m pytest
+
+## Only what runs without containerd (parsers, mapping, replayed recordings).
+test-offline:
+	$(PYTHON) -m pytest tests/offline
+
+## Re-record fixtures/ctr/<containerd version>/ from a live daemon.
+record-fixtures: setup
+	$(PYTHON) -m pytest tests/live/test_scenarios.py --record-fixtures

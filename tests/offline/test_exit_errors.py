@@ -1,0 +1,78 @@
+"""Exit recording when containerd misbehaves in ways a real daemon cannot be
+made to on demand: a lost delete event, a harvesting race lost."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from containerd_tracker_cli.backends.base import ContainerBackend, EventStream
+from containerd_tracker_cli.backends.models import ContainerInfo, Event
+from containerd_tracker_cli.tracker import labels as L
+from containerd_tracker_cli.tracker.exits import ExitRecorder
+from containerd_tracker_cli.tracker.labels import ExitRecord
+
+T0 = datetime(2026, 11, 24, 20, 0, 0, tzinfo=timezone.utc)
+
+
+class Events(EventStream):
+    """Hands out queued events once, then nothing."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+
+    def next(self, timeout: float) -> Event | None:
+        return self.events.pop(0) if self.events else None
+
+    def close(self) -> None:
+        pass
+
+
+def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Event:
+    return Event(timestamp=T0, namespace="default", topic="/containers/update",
+                 payload={"id": cid, "labels": {L.PROBE: token, **(extra or {})}})
+
+
+@pytest.fixture
+def backend(mocker):
+    backend = mocker.create_autospec(ContainerBackend, instance=True)
+    backend.task_cpu_ns.return_value = 5_000_000
+    return backend
+
+
+def test_a_lost_delete_event_still_keeps_the_exit_status(backend):
+    backend.events.return_value = Events([probe_event("j1", "tok")])
+    backend.delete_tasks.return_value = ({"j1": 7}, {})
+    recorder = ExitRecorder(backend, lambda: "tok", settle_timeout=0.5)
+    record = recorder.harvest(["j1"])["j1"]
+    assert record == ExitRecord(7, None, 5_000_000)
+    backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7", L.CPU_NS: "5000000"})
+
+
+def test_the_delete_event_gives_status_and_exact_time(backend):
+    deleted = Event(timestamp=T0, namespace="default", topic="/tasks/delete",
+                    payload={"container_id": "j1", "exit_status": 3, "exited_at": T0})
+    backend.events.return_value = Events([probe_event("j1", "tok"), deleted])
+    backend.delete_tasks.return_value = ({"j1": 3}, {})
+    record = ExitRecorder(backend, lambda: "tok", settle_timeout=0.5).harvest(["j1"])["j1"]
+    assert record == ExitRecord(3, T0, 5_000_000)
+
+
+def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
+    backend.events.return_value = Events([probe_event("j1", "tok")])
+    backend.delete_tasks.return_value = ({}, {"j1": 'container "j1" in namespace "default": not found'})
+    winner = ExitRecord(42, T0, 9)
+    backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
+    record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
+    assert record == winner
+    backend.set_labels.assert_called_once_with("j1", {L.PROBE: "tok"})  # only the probe: no overwrite
+
+
+def test_the_winners_labels_arriving_as_an_event_are_taken(backend):
+    winner = ExitRecord(1, T0, None)
+    backend.events.return_value = Events([probe_event("j1", "tok"),
+                                          probe_event("j1", "other", winner.to_labels())])
+    backend.delete_tasks.return_value = ({}, {"j1": "not found"})
+    record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
+    assert record == winner
+    backend.container_info.assert_not_called()
