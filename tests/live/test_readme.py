@@ -1,0 +1,26 @@
+"""The README's Python example runs as printed."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _example() -> str:
+    text = README.read_text()
+    block = re.search(r"<!-- example:python -->\s*```python\n(.*?)```\s*<!-- /example:python -->", text, re.S)
+    assert block, "README lost its marked Python example"
+    return block.group(1)
+
+
+def test_the_readme_python_example_runs(containerd, state_dir):
+    env = {"CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+    done = subprocess.run([sys.executable, "-c", _example()], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert re.match(r"^hello-[0-9a-f]{12} Failed 3 \d{4}-\d\d-\d\d ", first), first
+    assert second == "hello from a DRMAA2 job"
