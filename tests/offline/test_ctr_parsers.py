@@ -133,3 +133,21 @@ def test_unknown_output_is_a_parse_error_naming_the_command(parse, output):
     with pytest.raises(CliParseError) as caught:
         parse(argv, output)
     assert "ctr --address /x.sock tasks list" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        # Seen on containerd 1.6 when two processes delete the same task at once.
+        'time="2026-11-24T20:36:54Z" level=error msg="unable to delete r1" error="task r1 not found: not found"\n'
+        "ctr: task r1 not found: not found\n",
+        'time="2026-11-24T20:36:54Z" level=error msg="failed to load task from r1" '
+        'error="no running task found: not found"\nctr: no running task found: not found\n',
+        'time="2026-11-24T20:36:54Z" level=error msg="unable to delete r1" '
+        'error="failed to delete task: cannot delete a deleted process: not found"\n'
+        "ctr: failed to delete task: cannot delete a deleted process: not found\n",
+    ],
+)
+def test_a_delete_lost_to_another_process_is_a_per_task_failure(err):
+    codes, failed = parsers.parse_delete_output(ARGV, ["r1"], err)
+    assert codes == {} and "not found" in failed["r1"]

@@ -13,7 +13,10 @@ from ..timeparse import parse_go_time
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _NONZERO_EXIT = re.compile(r'task (?P<id>\S+) exit with non-zero exit code (?P<code>-?\d+)')
-_LOAD_FAILED = re.compile(r'failed to load task from (?P<id>\S+?)"? error="(?P<error>(?:[^"\\]|\\.)*)"')
+# A task ctr could not load, or that another process deleted first.
+_DELETE_FAILED = re.compile(
+    r'(?:failed to load task from|unable to delete) (?P<id>[^"\s]+)"? error="(?P<error>(?:[^"\\]|\\.)*)"'
+)
 _EVENT = re.compile(
     r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? [+-]\d{4}(?: [A-Z]{2,5})?) "
     r"(?P<ns>\S*) (?P<topic>/\S+)(?: (?P<json>.*))?$"
@@ -97,7 +100,7 @@ def parse_delete_output(argv: Sequence[str], ids: Sequence[str], err: str) -> tu
     ctr logs ``task ID exit with non-zero exit code N`` for each non-zero
     status and nothing for zero; an ID it could not load gets an error line.
     """
-    failed = {m["id"]: m["error"].replace('\\"', '"') for m in _LOAD_FAILED.finditer(err)}
+    failed = {m["id"]: m["error"].replace('\\"', '"') for m in _DELETE_FAILED.finditer(err)}
     codes = {m["id"]: int(m["code"]) for m in _NONZERO_EXIT.finditer(err)}
     for line in err.splitlines():
         # "ctr: container "x" in namespace "n": not found" for a lone failed ID.
