@@ -10,7 +10,7 @@ import socket
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..backends.base import ContainerBackend
 from ..backends.errors import BackendError, ContainerNotFound
@@ -126,15 +126,27 @@ class ContainerdJobTracker(JobTracker):
         return info
 
     def _observe(self, job_id: str) -> _Job:
-        info = self._info(job_id)
-        task = self.backend.list_tasks().get(job_id)
-        exit = ExitRecord.from_labels(info.labels)
-        if exit is None and task is not None and task.status == TaskStatus.STOPPED:
-            exit = self._exits.harvest([job_id]).get(job_id)
-            task = None if exit is not None else task
-        elif exit is not None and task is not None and task.status == TaskStatus.STOPPED:
-            task = None
-        return _Job(info, task, exit, self.state.pid_file(job_id).exists())
+        return self._observe_many([job_id])[job_id]
+
+    def _observe_many(self, job_ids: Iterable[str]) -> dict[str, _Job]:
+        """One task listing for all jobs, one record each, one harvest for
+        every job found stopped without a recorded exit."""
+        infos = {job_id: self._info(job_id) for job_id in dict.fromkeys(job_ids)}
+        tasks = self.backend.list_tasks()
+        exits = {job_id: ExitRecord.from_labels(info.labels) for job_id, info in infos.items()}
+        unrecorded = [
+            job_id for job_id in infos
+            if exits[job_id] is None and job_id in tasks and tasks[job_id].status == TaskStatus.STOPPED
+        ]
+        if unrecorded:
+            exits.update({k: v for k, v in self._exits.harvest(unrecorded).items() if v is not None})
+        jobs = {}
+        for job_id, info in infos.items():
+            task = tasks.get(job_id)
+            if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
+                task = None  # its exit is recorded: the task is gone or about to be
+            jobs[job_id] = _Job(info, task, exits[job_id], self.state.pid_file(job_id).exists())
+        return jobs
 
     # ------------------------------------------------------------ listing
     def _session_labels(self) -> dict[str, str]:
@@ -166,12 +178,20 @@ class ContainerdJobTracker(JobTracker):
         return self._submit(template, image)
 
     def add_array_job(
-        self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
+        self,
+        template: JobTemplate,
+        begin: int,
+        end: int,
+        step: int,
+        max_parallel: int,
+        *,
+        on_submitted: Callable[[int, int], None] | None = None,
     ) -> str:
         """One job per index with ``TASK_ID`` set; ID = JSON list of job IDs.
 
         ``max_parallel`` is accepted but not enforced yet: every task starts
         at once. A failure part-way removes the tasks already submitted.
+        ``on_submitted(done, total)`` is called after each task (progress).
         """
         for name, value in (("begin", begin), ("end", end), ("step", step), ("max_parallel", max_parallel)):
             if not isinstance(value, int) or isinstance(value, bool):
@@ -184,9 +204,12 @@ class ContainerdJobTracker(JobTracker):
             raise InvalidArgumentError(f"max_parallel must not be negative, got {max_parallel}")
         image = self._image(submission.validate(template), {})
         ids: list[str] = []
+        indices = range(begin, end + 1, step)
         try:
-            for index in range(begin, end + 1, step):
+            for index in indices:
                 ids.append(self._submit(template, image, index=index))
+                if on_submitted:
+                    on_submitted(len(ids), len(indices))
         except BaseException:
             self._discard(ids)
             raise
@@ -302,6 +325,10 @@ class ContainerdJobTracker(JobTracker):
     def job_state(self, job_id: str) -> tuple[JobState, str]:
         job = self._observe(job_id)
         return job.state, job.sub_state
+
+    def job_states(self, job_ids: Iterable[str]) -> dict[str, tuple[JobState, str]]:
+        """``job_state`` for many jobs: one task listing plus one record per job."""
+        return {job_id: (job.state, job.sub_state) for job_id, job in self._observe_many(job_ids).items()}
 
     def job_template(self, job_id: str) -> JobTemplate:
         info = self._info(job_id)

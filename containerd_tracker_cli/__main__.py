@@ -1,0 +1,4 @@
+"""``python -m containerd_tracker_cli`` is the ``containerd-tracker`` command."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""Layer 5: the ``containerd-tracker`` command. Imports stay inside the
+commands, so ``containerd-tracker state ID`` loads only what it uses."""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,293 @@
+"""The ``containerd-tracker`` command: parse, run one tracker call, print."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from .parser import build_parser
+
+if TYPE_CHECKING:
+    from ..drmaa2.errors import DrmaaError
+    from ..tracker import ContainerdJobTracker
+
+EXIT_OK, EXIT_DRMAA, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) and args.command[:1] == ["--"]:
+        args.command = args.command[1:]
+    from ..drmaa2.errors import DrmaaError
+
+    try:
+        return COMMANDS[args.action](args)
+    except DrmaaError as exc:
+        _report(exc, args.verbose)
+        return EXIT_DRMAA
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _report(exc: "DrmaaError", verbose: bool) -> None:
+    from .output import error
+
+    if verbose:
+        error(str(exc))
+        return
+    message = exc.message
+    last = (exc.stderr or "").strip().splitlines()
+    if last:
+        detail = last[-1].removeprefix("ctr: ")
+        if detail not in message:
+            message = f"{message}: {detail}"
+    error(message)
+
+
+def _tracker(args: argparse.Namespace) -> "ContainerdJobTracker":
+    from ..tracker import ContainerdJobTracker
+
+    return ContainerdJobTracker(args.session, address=args.address, namespace=args.namespace,
+                                backend=args.backend, state_dir=args.state_dir)
+
+
+def _each(args: argparse.Namespace, ids: Sequence[str], apply: Callable[[str], Any]) -> tuple[list[Any], int]:
+    """Apply to every ID; report failures one line each and go on."""
+    from ..drmaa2.errors import DrmaaError
+
+    results, status = [], EXIT_OK
+    for job_id in ids:
+        try:
+            results.append(apply(job_id))
+        except DrmaaError as exc:
+            _report(exc, args.verbose)
+            status = EXIT_DRMAA
+    return results, status
+
+
+def _template(args: argparse.Namespace) -> Any:
+    from ..drmaa2.models import JobTemplate
+
+    fields: dict[str, Any] = {
+        "job_category": args.image,
+        "job_name": args.name,
+        "job_environment": dict(args.env),
+        "working_directory": args.workdir,
+        "output_path": args.output,
+        "error_path": args.error,
+        "join_files": args.join,
+        "input_path": args.input,
+        "submit_as_hold": args.hold,
+    }
+    if args.command:
+        if args.keep_entrypoint:
+            fields["args"] = list(args.command)
+        else:
+            fields["remote_command"] = args.command[0]
+            fields["args"] = list(args.command[1:])
+    return JobTemplate(**fields)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_run(args: argparse.Namespace) -> int:
+    job_id = _tracker(args).add_job(_template(args))
+    if args.json:
+        from .output import emit_json
+
+        emit_json({"id": job_id})
+    else:
+        print(job_id)
+    return EXIT_OK
+
+
+def cmd_array(args: argparse.Namespace) -> int:
+    import json
+
+    from .output import Progress, emit_json
+
+    progress = Progress("submitting")
+    try:
+        array_id = _tracker(args).add_array_job(_template(args), args.begin, args.end, args.step,
+                                                args.max_parallel, on_submitted=progress)
+    finally:
+        progress.finish()
+    ids = json.loads(array_id)
+    if args.json:
+        emit_json({"array_id": array_id, "jobs": ids})
+    else:
+        print("\n".join(ids))
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .output import emit_json, table
+
+    tracker = _tracker(args)
+    ids = tracker.list_jobs()
+    if not args.long:
+        if args.json:
+            emit_json(ids)
+        elif ids:
+            print("\n".join(ids))
+        return EXIT_OK
+    states = tracker.job_states(ids)
+    if args.json:
+        emit_json([{"id": i, "state": str(states[i][0]), "sub_state": states[i][1]} for i in ids])
+    else:
+        print(table(["JOB ID", "STATE", "SUB-STATE"], [(i, states[i][0], states[i][1]) for i in ids]))
+    return EXIT_OK
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    rows, status = _each(args, args.ids, lambda i: (i, *tracker.job_state(i)))
+    if args.json:
+        from .output import emit_json
+
+        emit_json([{"id": i, "state": str(s), "sub_state": sub} for i, s, sub in rows])
+    elif len(args.ids) == 1 and rows:
+        print(rows[0][1])
+    elif rows:
+        from .output import table
+
+        print(table(["JOB ID", "STATE", "SUB-STATE"], rows))
+    return status
+
+
+def _info_pairs(info: Any) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = [
+        ("id", info.id), ("state", info.state), ("sub_state", info.sub_state),
+        ("exit_status", info.exit_status), ("terminating_signal", info.terminating_signal),
+        ("job_owner", info.job_owner), ("allocated_machines", ",".join(info.allocated_machines)),
+        ("submission_time", info.submission_time), ("dispatch_time", info.dispatch_time),
+        ("finish_time", info.finish_time),
+        ("wallclock_time", None if info.wallclock_time is None else f"{info.wallclock_time.total_seconds():.3f}s"),
+        ("cpu_time", None if info.cpu_time is None else f"{info.cpu_time}s"),
+        ("annotation", info.annotation),
+    ]
+    pairs += sorted(info.extension.extension_list.items())
+    return pairs
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    infos, status = _each(args, args.ids, tracker.job_info)
+    if args.json:
+        import json
+
+        from .output import emit_json
+
+        emit_json([json.loads(info.model_dump_json()) for info in infos])
+    else:
+        from .output import key_values
+
+        print("\n\n".join(key_values(_info_pairs(info)) for info in infos))
+    return status
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    template = _tracker(args).job_template(args.id)
+    if args.json:
+        import json
+
+        from .output import emit_json
+
+        emit_json(json.loads(template.model_dump_json()))
+    else:
+        from .output import key_values
+
+        data = template.model_dump(exclude_defaults=True)
+        print(key_values(sorted(data.items())))
+    return EXIT_OK
+
+
+def _control(action: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        tracker = _tracker(args)
+        done, status = _each(args, args.ids, lambda i: (tracker.job_control(i, action), i)[1])
+        if args.json:
+            from .output import emit_json
+
+            emit_json(done)
+        elif done:
+            print("\n".join(done))
+        return status
+
+    return run
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    done, status = _each(args, args.ids, lambda i: (tracker.delete_job(i), i)[1])
+    if args.json:
+        from .output import emit_json
+
+        emit_json(done)
+    elif done:
+        print("\n".join(done))
+    return status
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    from ..drmaa2.states import TERMINAL_STATES, JobState
+    from .output import Progress, emit_json, table
+
+    tracker = _tracker(args)
+    states = [JobState.parse(s) for s in args.state]
+    progress = Progress("waiting: reached")
+    rows: list[tuple[str, JobState, int | None]] = []
+
+    def wait_one(job_id: str) -> tuple[str, JobState, int | None]:
+        tracker.wait(job_id, args.timeout, *states)
+        info = tracker.job_info(job_id)
+        progress(len(rows) + 1, len(args.ids))
+        return job_id, info.state, info.exit_status
+
+    try:
+        rows, status = _each(args, args.ids, wait_one)
+    finally:
+        progress.finish()
+    if args.json:
+        emit_json([{"id": i, "state": str(s), "exit_status": e} for i, s, e in rows])
+    elif rows:
+        print(table(["JOB ID", "STATE", "EXIT STATUS"], rows))
+    if status == EXIT_OK and len(rows) == 1 and rows[0][1] in TERMINAL_STATES and rows[0][2] is not None:
+        return rows[0][2]  # like `docker wait`: the job's own exit status
+    return status
+
+
+def cmd_categories(args: argparse.Namespace) -> int:
+    categories = _tracker(args).list_job_categories()
+    if args.json:
+        from .output import emit_json
+
+        emit_json(categories)
+    elif categories:
+        print("\n".join(categories))
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from .logs import show_logs
+
+    return show_logs(_tracker(args), args.id, follow=args.follow)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "array": cmd_array,
+    "list": cmd_list,
+    "state": cmd_state,
+    "info": cmd_info,
+    "template": cmd_template,
+    "wait": cmd_wait,
+    "delete": cmd_delete,
+    "categories": cmd_categories,
+    "logs": cmd_logs,
+    **{action: _control(action) for action in ("suspend", "resume", "terminate", "hold", "release")},
+}

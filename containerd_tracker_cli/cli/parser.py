@@ -1,0 +1,112 @@
+"""The command line's grammar (argparse only: cheap to import)."""
+from __future__ import annotations
+
+import argparse
+import os
+
+ENV_SESSION = "CONTAINERD_TRACKER_SESSION"
+DEFAULT_SESSION = "default"
+STATE_NAMES = ("Undetermined", "Queued", "QueuedHeld", "Running", "Suspended", "Requeued", "RequeuedHeld",
+               "Done", "Failed")
+
+
+def _state(text: str) -> str:
+    key = text.replace("_", "").replace("-", "").lower()
+    for name in STATE_NAMES:
+        if name.lower() == key:
+            return name
+    raise argparse.ArgumentTypeError(f"unknown state {text!r} (one of: {', '.join(STATE_NAMES)})")
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError(f"expected K=V, got {text!r}")
+    if not sep:  # -e NAME: take it from this environment, as docker does
+        if key not in os.environ:
+            raise argparse.ArgumentTypeError(f"{key} is not set here; use {key}=VALUE")
+        value = os.environ[key]
+    return key, value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _job_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", required=True, help="container image (the DRMAA2 job category)")
+    parser.add_argument("--name", help="job name (a label; IDs stay unique)")
+    parser.add_argument("-e", "--env", action="append", type=_env_pair, default=[], metavar="K=V",
+                        help="environment variable (repeatable); -e NAME copies it from here")
+    parser.add_argument("-w", "--workdir", help="working directory inside the container")
+    parser.add_argument("-o", "--output", metavar="FILE", help="host file for stdout (appended)")
+    parser.add_argument("--error", metavar="FILE", help="host file for stderr (appended)")
+    parser.add_argument("--join", action="store_true", help="stderr into the output file too")
+    parser.add_argument("--input", metavar="FILE", help="host file to feed the job as stdin")
+    parser.add_argument("--hold", action="store_true", help="submit held (QueuedHeld) until released")
+    parser.add_argument("--keep-entrypoint", action="store_true",
+                        help="pass CMD ARGS to the image's entrypoint instead of replacing it")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
+                        help="what to run; the image's default when left out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="containerd-tracker",
+        description="Run containers on containerd as DRMAA2 jobs.",
+        epilog="Exit codes: 0 success, 1 DRMAA2 error, 2 usage error; 'wait' on one job that ended "
+               "exits with the job's own exit status.",
+    )
+    parser.add_argument("--address", default=os.environ.get("CONTAINERD_ADDRESS"),
+                        help="containerd socket (env CONTAINERD_ADDRESS; default /run/containerd/containerd.sock)")
+    parser.add_argument("--namespace", default=os.environ.get("CONTAINERD_NAMESPACE"),
+                        help="containerd namespace (env CONTAINERD_NAMESPACE; default 'default')")
+    parser.add_argument("--session", default=os.environ.get(ENV_SESSION) or DEFAULT_SESSION,
+                        help=f"DRMAA2 job session (env {ENV_SESSION}; default '{DEFAULT_SESSION}')")
+    parser.add_argument("--backend", default=os.environ.get("CONTAINERD_TRACKER_BACKEND", "auto"),
+                        choices=("auto", "ctr"), help="which CLI drives containerd")
+    parser.add_argument("--state-dir", default=None,
+                        help="tracker state directory (env CONTAINERD_TRACKER_STATE_DIR)")
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout, nothing else")
+    parser.add_argument("-v", "--verbose", action="store_true", help="errors with the failing command and stderr")
+    sub = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="submit a job, print its ID")
+    _job_options(run)
+
+    array = sub.add_parser("array", help="submit a job array (TASK_ID=index), print the job IDs")
+    array.add_argument("begin", type=int)
+    array.add_argument("end", type=int)
+    array.add_argument("--step", type=int, default=1)
+    array.add_argument("--max-parallel", type=int, default=0, help="accepted; not yet enforced")
+    _job_options(array)
+
+    lst = sub.add_parser("list", help="this session's job IDs")
+    lst.add_argument("-l", "--long", action="store_true", help="with state and name (one more call per job)")
+
+    for name, text in (("state", "DRMAA2 state of jobs"), ("info", "everything known about jobs"),
+                       ("delete", "remove ended jobs")):
+        sub.add_parser(name, help=text).add_argument("ids", nargs="+", metavar="ID")
+    sub.add_parser("template", help="the template a job was submitted with").add_argument("id", metavar="ID")
+    for action in ("suspend", "resume", "terminate", "hold", "release"):
+        sub.add_parser(action, help=f"{action} jobs").add_argument("ids", nargs="+", metavar="ID")
+
+    wait = sub.add_parser("wait", help="wait until jobs reach a state (default: Done or Failed)")
+    wait.add_argument("ids", nargs="+", metavar="ID")
+    wait.add_argument("--state", action="append", type=_state, default=[], metavar="S",
+                      help="state to wait for (repeatable, any case)")
+    wait.add_argument("--timeout", type=_non_negative, default=None, metavar="SEC",
+                      help="give up after SEC seconds (0: check once; default: for ever)")
+
+    sub.add_parser("categories", help="images jobs can run (DRMAA2 job categories)")
+
+    logs = sub.add_parser("logs", help="print a job's output")
+    logs.add_argument("id", metavar="ID")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
+    return parser
