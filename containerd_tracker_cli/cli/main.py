@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .parser import build_parser
+from .parser import JOB_COMMANDS, build_parser, split_command
 
 if TYPE_CHECKING:
     from ..drmaa2.errors import DrmaaError
@@ -16,9 +16,14 @@ EXIT_OK, EXIT_DRMAA, EXIT_USAGE = 0, 1, 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "command", None) and args.command[:1] == ["--"]:
-        args.command = args.command[1:]
+    head, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    args, extra = parser.parse_known_args(head)
+    if args.action in JOB_COMMANDS:
+        if extra and extra[0].startswith("-"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.command = extra + command  # `run --image x sleep 5` works without `--` too
+    elif extra or command:
+        parser.error(f"unrecognized arguments: {' '.join(extra + command)}")
     from ..drmaa2.errors import DrmaaError
 
     try:

@@ -10,6 +10,23 @@ STATE_NAMES = ("Undetermined", "Queued", "QueuedHeld", "Running", "Suspended", "
                "Done", "Failed")
 
 
+JOB_USAGE = "containerd-tracker {} --image IMAGE [job options] [-- CMD ARGS...]"
+JOB_COMMANDS = ("run", "array")
+
+
+def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Options before the first ``--``, the job's own argv after it.
+
+    Done by hand: argparse's REMAINDER would swallow options that follow a
+    positional (``array 1 3 --image busybox``) and would eat ``--``-looking
+    words of the job itself.
+    """
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
 def _state(text: str) -> str:
     key = text.replace("_", "").replace("-", "").lower()
     for name in STATE_NAMES:
@@ -52,8 +69,6 @@ def _job_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold", action="store_true", help="submit held (QueuedHeld) until released")
     parser.add_argument("--keep-entrypoint", action="store_true",
                         help="pass CMD ARGS to the image's entrypoint instead of replacing it")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
-                        help="what to run; the image's default when left out")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="errors with the failing command and stderr")
     sub = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", help="submit a job, print its ID")
+    run = sub.add_parser("run", help="submit a job, print its ID", usage=JOB_USAGE.format("run"))
     _job_options(run)
 
-    array = sub.add_parser("array", help="submit a job array (TASK_ID=index), print the job IDs")
+    array = sub.add_parser("array", help="submit a job array (TASK_ID=index), print the job IDs",
+                           usage=JOB_USAGE.format("array BEGIN END [--step N] [--max-parallel N]"))
     array.add_argument("begin", type=int)
     array.add_argument("end", type=int)
     array.add_argument("--step", type=int, default=1)

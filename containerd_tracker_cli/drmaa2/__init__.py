@@ -1,42 +1,26 @@
 """Layer 1: the DRMAA2 vocabulary — states, errors, templates, infos, the
-tracker interface. Pure data and contracts: nothing here runs a process."""
-from .errors import (
-    DeniedByDrmsError,
-    DrmaaError,
-    DrmaaTimeoutError,
-    DrmCommunicationError,
-    ErrorId,
-    ImplementationSpecificError,
-    InternalError,
-    InvalidArgumentError,
-    InvalidStateError,
-    JobNotFoundError,
-    TryLaterError,
-    UnsupportedAttributeError,
-    UnsupportedOperationError,
-)
-from .models import Extension, JobInfo, JobTemplate
-from .states import TERMINAL_STATES, JobState
-from .tracker import JobTracker
+tracker interface. Pure data and contracts: nothing here runs a process.
+Submodules load on first use."""
+from __future__ import annotations
 
-__all__ = [
-    "DeniedByDrmsError",
-    "DrmCommunicationError",
-    "DrmaaError",
-    "DrmaaTimeoutError",
-    "ErrorId",
-    "Extension",
-    "ImplementationSpecificError",
-    "InternalError",
-    "InvalidArgumentError",
-    "InvalidStateError",
-    "JobInfo",
-    "JobNotFoundError",
-    "JobState",
-    "JobTemplate",
-    "JobTracker",
-    "TERMINAL_STATES",
-    "TryLaterError",
-    "UnsupportedAttributeError",
-    "UnsupportedOperationError",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    **{name: ".errors" for name in (
+        "DeniedByDrmsError", "DrmCommunicationError", "DrmaaError", "DrmaaTimeoutError", "ErrorId",
+        "ImplementationSpecificError", "InternalError", "InvalidArgumentError", "InvalidStateError",
+        "JobNotFoundError", "TryLaterError", "UnsupportedAttributeError", "UnsupportedOperationError")},
+    "Extension": ".models", "JobInfo": ".models", "JobTemplate": ".models",
+    "JobState": ".states", "TERMINAL_STATES": ".states",
+    "JobTracker": ".tracker",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

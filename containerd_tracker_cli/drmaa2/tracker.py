@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING
 
-from .models import JobInfo, JobTemplate
-from .states import JobState
+if TYPE_CHECKING:  # annotations only: the interface needs no pydantic at import
+    from .models import JobInfo, JobTemplate
+    from .states import JobState
 
 #: The job control actions DRMAA2 defines.
 CONTROL_ACTIONS = ("suspend", "resume", "terminate", "hold", "release")

@@ -12,10 +12,12 @@ import gzip
 import signal
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..backends.timeparse import format_time, parse_go_time
-from ..drmaa2.models import JobTemplate
+
+if TYPE_CHECKING:
+    from ..drmaa2.models import JobTemplate
 
 DRMAA2 = "drmaa2"
 SESSION = "jobSessionName"
@@ -58,6 +60,8 @@ def encode_template(template: JobTemplate) -> dict[str, str]:
 
 
 def decode_template(labels: Mapping[str, str]) -> JobTemplate | None:
+    from ..drmaa2.models import JobTemplate
+
     if TEMPLATE in labels:
         return JobTemplate.model_validate_json(base64.b64decode(labels[TEMPLATE]))
     chunks = sorted((k, v) for k, v in labels.items() if k.startswith(TEMPLATE_CHUNK))

@@ -10,7 +10,7 @@ import socket
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..backends.base import ContainerBackend
 from ..backends.errors import BackendError, ContainerNotFound
@@ -23,16 +23,17 @@ from ..drmaa2.errors import (
     JobNotFoundError,
     UnsupportedAttributeError,
 )
-from ..drmaa2.models import Extension, JobInfo, JobTemplate
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import CONTROL_ACTIONS, JobTracker
 from ..runner import LiveRunner, Runner
 from . import labels as L
-from . import submission
 from .exits import ExitRecorder, prove_subscribed
 from .labels import ExitRecord
 from .mapping import ALLOWED_STATES, Observation, map_state
 from .statedir import StateDir, default_state_dir
+
+if TYPE_CHECKING:
+    from ..drmaa2.models import JobInfo, JobTemplate
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ class ContainerdJobTracker(JobTracker):
 
     # ------------------------------------------------------------ submitting
     def add_job(self, template: JobTemplate) -> str:
+        from . import submission
+
         image = self._image(submission.validate(template), {})
         return self._submit(template, image)
 
@@ -202,6 +205,8 @@ class ContainerdJobTracker(JobTracker):
             raise InvalidArgumentError(f"end ({end}) is before begin ({begin})")
         if max_parallel < 0:
             raise InvalidArgumentError(f"max_parallel must not be negative, got {max_parallel}")
+        from . import submission
+
         image = self._image(submission.validate(template), {})
         ids: list[str] = []
         indices = range(begin, end + 1, step)
@@ -249,6 +254,8 @@ class ContainerdJobTracker(JobTracker):
         return self._image_configs[image.digest]
 
     def _submit(self, template: JobTemplate, image: ImageRecord, index: int | None = None) -> str:
+        from . import submission
+
         job_id = submission.make_job_id(template.job_name, self.runner.unique_token())
         plan = submission.plan(
             template,
@@ -341,6 +348,8 @@ class ContainerdJobTracker(JobTracker):
         return template
 
     def job_info(self, job_id: str) -> JobInfo:
+        from ..drmaa2.models import Extension, JobInfo
+
         job = self._observe(job_id)
         info, labels = job.info, job.info.labels
         pid_file = self.state.pid_file(job_id)

@@ -1,0 +1,152 @@
+"""The containerd-tracker command, run as a user would: the installed console
+script in a subprocess, against the live test daemon."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from containerd_tracker_cli import JobState
+
+
+@pytest.fixture
+def cli(containerd, state_dir, request):
+    exe = shutil.which("containerd-tracker")
+    assert exe, "the console script is not installed (pip install -e .)"
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           "CONTAINERD_TRACKER_SESSION": "cli-" + request.node.name[:40]}
+    env.pop("CONTAINERD_NAMESPACE", None)
+
+    def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"exit {done.returncode}: {done.stderr}")
+        return done
+
+    yield run
+    containerd.clean_namespace("default")
+
+
+def test_run_prints_the_job_id_and_list_shows_it(cli):
+    job_id = cli("run", "--image", "busybox", "--name", "web", "--", "sleep", "30").stdout.strip()
+    assert job_id.startswith("web-")
+    assert cli("list").stdout.split() == [job_id]
+    assert cli("state", job_id).stdout == "Running\n"
+
+
+def test_wait_on_one_job_exits_with_its_exit_status(cli):
+    job_id = cli("run", "--image", "busybox", "--", "sh", "-c", "sleep 0.5; exit 7").stdout.strip()
+    done = cli("wait", job_id, check=False)
+    assert done.returncode == 7
+    assert "Failed" in done.stdout and "7" in done.stdout
+
+
+def test_wait_for_a_state_case_insensitively(cli):
+    job_id = cli("run", "--image", "busybox", "--", "sleep", "30").stdout.strip()
+    cli("suspend", job_id)
+    assert cli("wait", job_id, "--state", "suspended", "--timeout", "10").returncode == 0
+    cli("resume", job_id)
+    assert cli("state", job_id).stdout == "Running\n"
+
+
+def test_wait_timeout_is_a_drmaa_error(cli):
+    job_id = cli("run", "--image", "busybox", "--", "sleep", "30").stdout.strip()
+    done = cli("wait", job_id, "--timeout", "1", check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "within 1" in done.stderr
+
+
+def test_json_output_is_only_json(cli, tmp_path):
+    out = tmp_path / "out.txt"
+    job = json.loads(cli("--json", "run", "--image", "busybox", "-e", "A=1", "-w", "/tmp", "-o", str(out),
+                         "--", "sh", "-c", "echo $A; pwd").stdout)
+    job_id = job["id"]
+    waited = json.loads(cli("--json", "wait", job_id).stdout)
+    assert waited == [{"id": job_id, "state": "Done", "exit_status": 0}]
+    [info] = json.loads(cli("--json", "info", job_id).stdout)
+    assert info["id"] == job_id and info["state"] == "Done" and info["exit_status"] == 0
+    assert info["extension"]["extension_list"]["working_directory"] == "/tmp"
+    template = json.loads(cli("--json", "template", job_id).stdout)
+    assert template["job_environment"] == {"A": "1"} and template["remote_command"] == "sh"
+    states = json.loads(cli("--json", "state", job_id).stdout)
+    assert states == [{"id": job_id, "state": "Done", "sub_state": "stopped"}]
+    assert json.loads(cli("--json", "list").stdout) == [job_id]
+    assert "docker.io/library/busybox:latest" in json.loads(cli("--json", "categories").stdout)
+    assert out.read_text() == "1\n/tmp\n"
+
+
+def test_errors_are_one_line_on_stderr_with_exit_1(cli):
+    done = cli("state", "no-such-job", check=False)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == "error: job 'no-such-job' not found in namespace 'default'\n"
+
+
+def test_usage_errors_exit_2(cli):
+    for args in (["bogus"], ["run"], ["wait", "x", "--state", "sleeping"], ["run", "--image", "b", "-e", "=x"]):
+        done = cli(*args, check=False)
+        assert done.returncode == 2, args
+        assert "Traceback" not in done.stderr
+
+
+def test_controls_and_delete(cli):
+    job_id = cli("run", "--image", "busybox", "--hold", "--", "sh", "-c", "echo from-held").stdout.strip()
+    assert cli("state", job_id).stdout == "QueuedHeld\n"
+    assert cli("release", job_id).stdout == f"{job_id}\n"
+    cli("wait", job_id)
+    assert cli("logs", job_id).stdout == "from-held\n"
+    other = cli("run", "--image", "busybox", "--", "sleep", "300").stdout.strip()
+    done = cli("delete", other, check=False)
+    assert done.returncode == 1 and "Running" in done.stderr
+    cli("terminate", other)
+    cli("delete", job_id, other)
+    assert cli("list").stdout == ""
+
+
+def test_array_prints_one_id_per_task(cli):
+    ids = cli("array", "1", "3", "--image", "busybox", "--", "sh", "-c", "exit $TASK_ID").stdout.split()
+    assert len(ids) == 3
+    done = cli("--json", "wait", *ids, check=False)
+    assert done.returncode == 0  # several jobs: exit statuses are in the output, not the exit code
+    assert [row["exit_status"] for row in json.loads(done.stdout)] == [1, 2, 3]
+
+
+def test_logs_keeps_streams_apart_and_follows(cli, tmp_path):
+    job_id = cli("run", "--image", "busybox", "-o", str(tmp_path / "o"), "--error", str(tmp_path / "e"), "--",
+                 "sh", "-c", "echo out; echo err >&2; sleep 1; echo late").stdout.strip()
+    done = cli("logs", "--follow", job_id)
+    assert done.stdout == "out\nlate\n"
+    assert done.stderr == "err\n"
+
+
+def test_input_file_is_stdin(cli, tmp_path):
+    source = tmp_path / "in"
+    source.write_text("a\nb\nc\n")
+    job_id = cli("run", "--image", "busybox", "--input", str(source), "--", "wc", "-l").stdout.strip()
+    cli("wait", job_id)
+    assert cli("logs", job_id).stdout.strip() == "3"
+
+
+def test_python_dash_m_is_the_same_command(cli, containerd, state_dir):
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+    done = subprocess.run([sys.executable, "-m", "containerd_tracker_cli", "categories"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 0 and "docker.io/library/busybox:latest" in done.stdout
+
+
+def test_state_does_not_import_what_it_does_not_use(containerd, state_dir):
+    code = (
+        "import sys; from containerd_tracker_cli.cli import main\n"
+        "try:\n    main(['state', 'no-such-job'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('containerd_tracker_cli.runner.cassette', 'containerd_tracker_cli.testing',"
+        " 'containerd_tracker_cli.cli.logs', 'containerd_tracker_cli.tracker.submission',"
+        " 'containerd_tracker_cli.drmaa2.models') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
