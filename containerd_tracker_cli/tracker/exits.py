@@ -38,19 +38,29 @@ BATCH = 100
 
 def prove_subscribed(events: EventStream, backend: ContainerBackend, container_id: str, token: str,
                      on_event: Callable[[Event], None] | None = None, timeout: float = SETTLE_TIMEOUT) -> bool:
-    """Label ``container_id`` with ``token`` and read events until our own
-    update comes back: from then on no event of this subscription is missed.
-    Other events read meanwhile go to ``on_event``."""
-    backend.set_labels(container_id, {L.PROBE: token})
+    """Label ``container_id`` with ``token`` until our own update comes back:
+    from then on no event of this subscription is missed.
+
+    ``ctr events`` gives no sign of when it is subscribed, so an update made
+    too early is simply never seen: the probe is repeated, at growing
+    intervals, until one arrives. Other events read meanwhile go to
+    ``on_event``.
+    """
     deadline = time.monotonic() + timeout
+    interval = 0.05
     while (remaining := deadline - time.monotonic()) > 0:
-        event = events.next(remaining)
-        if event is None:
-            continue
-        if event.topic == "/containers/update" and event.container_id == container_id and event.labels.get(L.PROBE) == token:
-            return True
-        if on_event:
-            on_event(event)
+        backend.set_labels(container_id, {L.PROBE: token})
+        probe_deadline = time.monotonic() + min(interval, remaining)
+        while (left := probe_deadline - time.monotonic()) > 0:
+            event = events.next(left)
+            if event is None:
+                break
+            if (event.topic == "/containers/update" and event.container_id == container_id
+                    and event.labels.get(L.PROBE) == token):
+                return True
+            if on_event:
+                on_event(event)
+        interval = min(interval * 2, 1.0)
     log.warning("event subscription for %s not confirmed within %.0f s", container_id, timeout)
     return False
 
@@ -62,15 +72,25 @@ class ExitRecorder:
         self.new_token = new_token
         self.settle_timeout = settle_timeout
 
-    def harvest(self, container_ids: Iterable[str]) -> dict[str, ExitRecord | None]:
-        """Record the exit of each stopped task; ``None`` where it could not be known."""
+    def harvest(self, container_ids: Iterable[str], events: EventStream | None = None
+                ) -> dict[str, ExitRecord | None]:
+        """Record the exit of each stopped task; ``None`` where it could not be known.
+
+        ``events`` may be a subscription already proven live that covers all
+        the IDs (``wait`` has one): it is used instead of opening another.
+        """
         ids = list(dict.fromkeys(container_ids))
         results: dict[str, ExitRecord | None] = {}
+        if events is not None:
+            return self._harvest_batch(ids, events)
         for start in range(0, len(ids), BATCH):
-            results.update(self._harvest_batch(ids[start : start + BATCH]))
+            batch = ids[start : start + BATCH]
+            with self.backend.events(batch) as fresh:
+                results.update(self._harvest_batch(batch, fresh, prove=True))
         return results
 
-    def _harvest_batch(self, ids: list[str]) -> dict[str, ExitRecord | None]:
+    def _harvest_batch(self, ids: list[str], events: EventStream, prove: bool = False
+                       ) -> dict[str, ExitRecord | None]:
         cpu = {cid: self.backend.task_cpu_ns(cid) for cid in ids}
         seen: dict[str, ExitRecord] = {}
 
@@ -85,21 +105,21 @@ class ExitRecorder:
                 if record:
                     seen[cid] = record
 
-        with self.backend.events(ids) as events:
+        if prove:
             prove_subscribed(events, self.backend, ids[0], self.new_token(), on_event=take,
                              timeout=self.settle_timeout)
-            codes, failed = self.backend.delete_tasks(ids)
-            deadline = time.monotonic() + self.settle_timeout
-            while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
-                event = events.next(min(remaining, 0.5))
-                if event is not None:
-                    take(event)
-                elif set(ids) - set(seen) <= set(failed):
-                    # Only tasks someone else deleted are missing: read their labels.
-                    for cid in set(failed) - set(seen):
-                        record = ExitRecord.from_labels(self.backend.container_info(cid).labels)
-                        if record:
-                            seen[cid] = record
+        codes, failed = self.backend.delete_tasks(ids)
+        deadline = time.monotonic() + self.settle_timeout
+        while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
+            event = events.next(min(remaining, 0.5))
+            if event is not None:
+                take(event)
+            elif set(ids) - set(seen) <= set(failed):
+                # Only tasks someone else deleted are missing: read their labels.
+                for cid in set(failed) - set(seen):
+                    record = ExitRecord.from_labels(self.backend.container_info(cid).labels)
+                    if record:
+                        seen[cid] = record
 
         results: dict[str, ExitRecord | None] = {}
         for cid in ids:

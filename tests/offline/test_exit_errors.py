@@ -76,3 +76,25 @@ def test_the_winners_labels_arriving_as_an_event_are_taken(backend):
     record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
     assert record == winner
     backend.container_info.assert_not_called()
+
+
+class LateEvents(Events):
+    """A subscription that goes live only after the first probe was made."""
+
+    def __init__(self, backend) -> None:
+        super().__init__([])
+        self.backend = backend
+
+    def next(self, timeout: float) -> Event | None:
+        if self.backend.set_labels.call_count >= 2 and not self.events:
+            self.events.append(probe_event("j1", "tok"))
+            self.backend.set_labels.side_effect = lambda *a: {}
+        return super().next(timeout)
+
+
+def test_a_probe_made_before_the_subscription_is_live_is_repeated(backend):
+    from containerd_tracker_cli.tracker.exits import prove_subscribed
+
+    events = LateEvents(backend)
+    assert prove_subscribed(events, backend, "j1", "tok", timeout=5) is True
+    assert backend.set_labels.call_count == 2
