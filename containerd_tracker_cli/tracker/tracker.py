@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..backends.base import ContainerBackend
+from ..backends.base import ContainerBackend, EventStream
 from ..backends.errors import BackendError, ContainerNotFound
 from ..backends.models import ContainerInfo, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from ..drmaa2.errors import (
@@ -126,12 +126,13 @@ class ContainerdJobTracker(JobTracker):
             )
         return info
 
-    def _observe(self, job_id: str) -> _Job:
-        return self._observe_many([job_id])[job_id]
+    def _observe(self, job_id: str, events: EventStream | None = None) -> _Job:
+        return self._observe_many([job_id], events)[job_id]
 
-    def _observe_many(self, job_ids: Iterable[str]) -> dict[str, _Job]:
+    def _observe_many(self, job_ids: Iterable[str], events: EventStream | None = None) -> dict[str, _Job]:
         """One task listing for all jobs, one record each, one harvest for
-        every job found stopped without a recorded exit."""
+        every job found stopped without a recorded exit (through ``events``
+        when the caller already holds a live subscription for them)."""
         infos = {job_id: self._info(job_id) for job_id in dict.fromkeys(job_ids)}
         tasks = self.backend.list_tasks()
         exits = {job_id: ExitRecord.from_labels(info.labels) for job_id, info in infos.items()}
@@ -140,7 +141,8 @@ class ContainerdJobTracker(JobTracker):
             if exits[job_id] is None and job_id in tasks and tasks[job_id].status == TaskStatus.STOPPED
         ]
         if unrecorded:
-            exits.update({k: v for k, v in self._exits.harvest(unrecorded).items() if v is not None})
+            harvested = self._exits.harvest(unrecorded, events)
+            exits.update({k: v for k, v in harvested.items() if v is not None})
         jobs = {}
         for job_id, info in infos.items():
             task = tasks.get(job_id)
@@ -451,8 +453,8 @@ class ContainerdJobTracker(JobTracker):
         forever = timeout is None or timeout < 0 or math.isinf(timeout)
         deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
 
-        def reached() -> bool:
-            job = self._observe(job_id)
+        def reached(events: EventStream | None = None) -> bool:
+            job = self._observe(job_id, events)
             if job.state in wanted:
                 return True
             if job.state in TERMINAL_STATES and not (wanted & TERMINAL_STATES):
@@ -467,8 +469,8 @@ class ContainerdJobTracker(JobTracker):
         if time.monotonic() >= deadline:
             raise DrmaaTimeoutError(f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s")
         with self.backend.events([job_id]) as events:
-            prove_subscribed(events, self.backend, job_id, self.runner.unique_token())
-            while not reached():
+            proven = prove_subscribed(events, self.backend, job_id, self.runner.unique_token())
+            while not reached(events if proven else None):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DrmaaTimeoutError(
