@@ -1,9 +1,17 @@
 PYTHON ?= python3
 
-.PHONY: setup test test-offline demo record-fixtures
+.PHONY: setup demo demo-clean test test-offline record-fixtures
 
 setup:
 	sh scripts/setup.sh
+
+## Install what is missing, then run a real job end to end with the CLI.
+demo:
+	sh scripts/demo.sh
+
+## Remove the demo's jobs and stop the private containerd it started.
+demo-clean:
+	sh scripts/demo-clean.sh
 
 ## The whole suite: live tests against a private containerd, then offline ones.
 test: setup

@@ -144,3 +144,19 @@ def _go_arch() -> str:
 
     machine = platform.machine()
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m containerd_tracker_cli.testing.busybox_image OUT.tar [REF]``"""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 2:
+        sys.stderr.write("usage: python -m containerd_tracker_cli.testing.busybox_image OUT.tar [REF]\n")
+        return 2
+    build_busybox_archive(Path(args[0]), ref=args[1] if len(args) > 1 else DEFAULT_REF)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
