@@ -150,3 +150,33 @@ def test_state_does_not_import_what_it_does_not_use(containerd, state_dir):
     env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_progress_shows_on_a_terminal_only(cli, containerd, state_dir):
+    import pty
+
+    exe = shutil.which("containerd-tracker")
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           "CONTAINERD_TRACKER_SESSION": "cli-progress"}
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run([exe, "array", "1", "3", "--image", "busybox", "--", "true"], stdout=subprocess.PIPE,
+                              stderr=slave, env=env, timeout=120)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert done.returncode == 0
+    assert b"submitting 3/3" in shown
+    assert len(done.stdout.split()) == 3  # stdout stays clean for scripts
+    # Not a terminal: no progress at all.
+    quiet = cli("array", "1", "2", "--image", "busybox", "--", "true")
+    assert quiet.stderr == ""
