@@ -99,11 +99,11 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def tracker_for(name: str, **kwargs: object) -> ContainerdJobTracker:
-    return ContainerdJobTracker(f"scenario-{name}", terminate_grace=1.0, **kwargs)  # type: ignore[arg-type]
+    # A fixed owner: the recording must not depend on who records or replays it.
+    return ContainerdJobTracker(f"scenario-{name}", terminate_grace=1.0, job_owner="scenario-owner",
+                                **kwargs)  # type: ignore[arg-type]
 
 
 def placeholders(address: str, state_dir: str) -> dict[str, str]:
     """Machine-specific strings a recording stores as <<name>>."""
-    import getpass
-
-    return {"address": address, "state_dir": state_dir, "owner": getpass.getuser()}
+    return {"address": address, "state_dir": state_dir}

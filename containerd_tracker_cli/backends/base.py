@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import abc
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from .models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
+
+
+class Observed(NamedTuple):
+    """A container's record and its task (``None``: it has none)."""
+
+    info: ContainerInfo
+    task: TaskRecord | None
 
 
 class EventStream(abc.ABC):
@@ -32,6 +39,11 @@ class ContainerBackend(abc.ABC):
 
     name: str
     namespace: str
+    #: True when the CLI itself keeps a finished task's exit status and time
+    #: (docker, nerdctl inspect); False when the tracker must record them (ctr).
+    records_exit: bool = False
+    #: True when labels can be changed after creation (hold, probes, exit records).
+    mutable_labels: bool = True
 
     @abc.abstractmethod
     def server_version(self) -> str: ...
@@ -44,8 +56,10 @@ class ContainerBackend(abc.ABC):
     def container_info(self, container_id: str) -> ContainerInfo: ...
 
     @abc.abstractmethod
-    def list_tasks(self) -> dict[str, TaskRecord]:
-        """Every task of the namespace, by container ID, in one call."""
+    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+        """Records and tasks of these containers; a missing one is left out.
+        As few calls as the CLI allows (one ``inspect``; ctr: one record each
+        and one task listing)."""
 
     @abc.abstractmethod
     def create_container(self, spec: ContainerSpec) -> None: ...
@@ -82,6 +96,12 @@ class ContainerBackend(abc.ABC):
     @abc.abstractmethod
     def events(self, container_ids: Iterable[str]) -> EventStream:
         """Subscribe to the events of these containers."""
+
+    def prove_subscribed(self, events: EventStream, container_id: str, token: str,
+                         on_event: Callable[[Event], None] | None = None, timeout: float = 10.0) -> bool:
+        """Make sure no later event of ``events`` can be missed; False when
+        the CLI offers no way to know (callers then re-read state more often)."""
+        return False
 
     @abc.abstractmethod
     def list_images(self) -> list[ImageRecord]: ...

@@ -8,15 +8,20 @@ the position and both commands.
 
 Machine-specific strings (socket paths, the state directory) are stored as
 ``<<name>>`` placeholders and expanded again on replay, so a recording made on
-one machine replays on any other.
+one machine replays on any other; base64-encoded JSON (job templates) is
+stored readable, so placeholders reach inside it too.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import threading
 import time
 from pathlib import Path
 from typing import Any, Sequence
+from urllib.parse import quote, quote_plus
 
 from .base import Completed, Runner, Stream, StreamClosed
 
@@ -53,6 +58,20 @@ class Cassette:
         except (ValueError, KeyError, TypeError) as exc:
             raise ReplayMismatch(f"recording {path} is unreadable: {exc}") from exc
 
+    def expanded(self, placeholders: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The interactions as the CLI printed them (placeholders and readable
+        base64 turned back), for tests that parse recorded output directly."""
+        ph = _Placeholders(placeholders)
+
+        def expand(value: Any) -> Any:
+            if isinstance(value, str):
+                return ph.expand(value)
+            if isinstance(value, list):
+                return [expand(v) for v in value]
+            return value
+
+        return [{k: expand(v) for k, v in item.items()} for item in self.interactions]
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"format": FORMAT_VERSION, "meta": self.meta, "interactions": self.interactions}
@@ -61,14 +80,56 @@ class Cassette:
         tmp.replace(self.path)
 
 
+# base64 of a JSON object starts "ey" (the tracker stores job templates so).
+_BASE64_JSON = re.compile(r"(?<![A-Za-z0-9+/])ey[A-Za-z0-9+/]{14,}={0,2}(?![A-Za-z0-9+/=])")
+_OPENED = re.compile(r"<<base64:(.*?):base64>>", re.DOTALL)
+
+
+def _open_base64(text: str) -> str:
+    """Show base64-encoded JSON as ``<<base64:{...}:base64>>``, so a
+    placeholder can reach a path inside it and a reader can see it. Only text
+    that encodes back to the very same base64 is opened."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        token = match.group(0)
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
+            if not isinstance(json.loads(decoded), dict) or ":base64>>" in decoded:
+                return token
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return token
+        if base64.b64encode(decoded.encode("utf-8")).decode() != token:
+            return token
+        return f"<<base64:{decoded}:base64>>"
+
+    return _BASE64_JSON.sub(rewrite, text)
+
+
+def _close_base64(text: str) -> str:
+    return _OPENED.sub(lambda m: base64.b64encode(m.group(1).encode("utf-8")).decode(), text)
+
+
 class _Placeholders:
-    """Swaps machine-specific strings for ``<<name>>`` and back."""
+    """Swaps machine-specific strings for ``<<name>>`` and back.
+
+    Each value is also matched URL-encoded (``<<name|url>>``: paths inside a
+    log URI's query) and inside base64-encoded JSON (a job template label).
+    """
 
     def __init__(self, values: dict[str, str] | None) -> None:
+        pairs = []
+        for name, value in (values or {}).items():
+            if not value:
+                continue
+            pairs.append((name, value))
+            for suffix, encoded in (("url", quote(value, safe="")), ("url+", quote_plus(value, safe=""))):
+                if encoded != value:
+                    pairs.append((f"{name}|{suffix}", encoded))
         # Longest first, so a path inside another path is not half-replaced.
-        self._values = sorted(((k, v) for k, v in (values or {}).items() if v), key=lambda kv: -len(kv[1]))
+        self._values = sorted(dict.fromkeys(pairs), key=lambda kv: -len(kv[1]))
 
     def hide(self, text: str) -> str:
+        text = _open_base64(text)
         for name, value in self._values:
             text = text.replace(value, f"<<{name}>>")
         return text
@@ -76,7 +137,7 @@ class _Placeholders:
     def expand(self, text: str) -> str:
         for name, value in self._values:
             text = text.replace(f"<<{name}>>", value)
-        return text
+        return _close_base64(text)
 
 
 class RecordingRunner(Runner):

@@ -25,7 +25,6 @@ from typing import Callable, Iterable
 
 from ..backends.base import ContainerBackend, EventStream
 from ..backends.models import Event
-from . import labels as L
 from .labels import ExitRecord
 
 log = logging.getLogger(__name__)
@@ -34,35 +33,6 @@ log = logging.getLogger(__name__)
 SETTLE_TIMEOUT = 10.0
 #: Events on one ctr command line: filters are two argv entries per job.
 BATCH = 100
-
-
-def prove_subscribed(events: EventStream, backend: ContainerBackend, container_id: str, token: str,
-                     on_event: Callable[[Event], None] | None = None, timeout: float = SETTLE_TIMEOUT) -> bool:
-    """Label ``container_id`` with ``token`` until our own update comes back:
-    from then on no event of this subscription is missed.
-
-    ``ctr events`` gives no sign of when it is subscribed, so an update made
-    too early is simply never seen: the probe is repeated, at growing
-    intervals, until one arrives. Other events read meanwhile go to
-    ``on_event``.
-    """
-    deadline = time.monotonic() + timeout
-    interval = 0.05
-    while (remaining := deadline - time.monotonic()) > 0:
-        backend.set_labels(container_id, {L.PROBE: token})
-        probe_deadline = time.monotonic() + min(interval, remaining)
-        while (left := probe_deadline - time.monotonic()) > 0:
-            event = events.next(left)
-            if event is None:
-                break
-            if (event.topic == "/containers/update" and event.container_id == container_id
-                    and event.labels.get(L.PROBE) == token):
-                return True
-            if on_event:
-                on_event(event)
-        interval = min(interval * 2, 1.0)
-    log.warning("event subscription for %s not confirmed within %.0f s", container_id, timeout)
-    return False
 
 
 class ExitRecorder:
@@ -106,8 +76,8 @@ class ExitRecorder:
                     seen[cid] = record
 
         if prove:
-            prove_subscribed(events, self.backend, ids[0], self.new_token(), on_event=take,
-                             timeout=self.settle_timeout)
+            self.backend.prove_subscribed(events, ids[0], self.new_token(), on_event=take,
+                                          timeout=self.settle_timeout)
         codes, failed = self.backend.delete_tasks(ids)
         deadline = time.monotonic() + self.settle_timeout
         while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:

@@ -36,7 +36,6 @@ EXIT_STATUS = PREFIX + "exit-status"
 FINISH_TIME = PREFIX + "finish-time"
 CPU_NS = PREFIX + "cpu-ns"
 TERMINATED_BY = PREFIX + "terminated-by"
-PROBE = PREFIX + "probe"
 STOP_SIGNAL = "io.containerd.image.config.stop-signal"
 
 #: containerd refuses a label whose key plus value exceeds this many bytes.

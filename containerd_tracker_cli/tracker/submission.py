@@ -2,7 +2,6 @@
 process's argv, output files, labels. Pure except for resolving paths."""
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import socket
@@ -140,6 +139,7 @@ def plan(
     job_id: str,
     image: str,
     session: str,
+    owner: str,
     state: StateDir,
     image_config: Callable[[], ImageConfig],
     index: int | None = None,
@@ -167,7 +167,7 @@ def plan(
     labels = {
         L.DRMAA2: "true",
         L.SESSION: session,
-        L.OWNER: _owner(),
+        L.OWNER: owner,
         L.STDOUT: str(stdout),
         L.STDERR: str(stderr),
     }
@@ -201,9 +201,3 @@ def plan(
         files=sorted({stdout, stderr}),
     )
 
-
-def _owner() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())

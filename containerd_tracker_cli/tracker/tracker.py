@@ -27,7 +27,7 @@ from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import CONTROL_ACTIONS, JobTracker
 from ..runner import LiveRunner, Runner
 from . import labels as L
-from .exits import ExitRecorder, prove_subscribed
+from .exits import ExitRecorder
 from .labels import ExitRecord
 from .mapping import ALLOWED_STATES, Observation, map_state
 from .statedir import StateDir, default_state_dir
@@ -44,6 +44,18 @@ PULL_POLICIES = ("missing", "always", "never")
 #: While waiting, re-read the state this often even without events, so a
 #: subscription that silently broke costs latency, never a missed change.
 SAFETY_POLL = 5.0
+#: Re-read interval when the CLI cannot prove its event subscription live.
+UNPROVEN_POLL = 0.5
+
+
+def default_job_owner() -> str:
+    """The user of this process, as jobs record their owner."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 class _Job:
@@ -62,7 +74,8 @@ class ContainerdJobTracker(JobTracker):
     """DRMAA2 jobs as containerd containers, driven through containerd's CLIs.
 
     A job's ID is its container ID. ``runner`` is where commands run: live by
-    default, or a recording/replaying runner for offline tests.
+    default, or a recording/replaying runner for offline tests. ``job_owner``
+    is recorded as every job's owner (default: the user of this process).
     """
 
     def __init__(
@@ -77,6 +90,7 @@ class ContainerdJobTracker(JobTracker):
         pull_policy: str = "missing",
         terminate_grace: float = 10.0,
         cli_timeout: float = 30.0,
+        job_owner: str | None = None,
     ) -> None:
         if not isinstance(session_name, str) or not session_name:
             raise InvalidArgumentError("session_name must be a non-empty string")
@@ -87,6 +101,9 @@ class ContainerdJobTracker(JobTracker):
         self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or DEFAULT_NAMESPACE
         self.pull_policy = pull_policy
         self.terminate_grace = terminate_grace
+        #: Recorded as each job's owner: the process user unless a service
+        #: submits on someone's behalf (or a recording must not depend on it).
+        self.job_owner = job_owner or default_job_owner()
         self.runner = runner or LiveRunner()
         self.backend = self._make_backend(backend, cli_timeout)
         self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
@@ -111,17 +128,24 @@ class ContainerdJobTracker(JobTracker):
     # ------------------------------------------------------------ observing
     def _info(self, job_id: str) -> ContainerInfo:
         """The container record of one of *our* jobs, else JobNotFoundError."""
-        if not isinstance(job_id, str) or not job_id:
-            raise InvalidArgumentError(f"invalid job ID {job_id!r}")
+        self._check_id(job_id)
         try:
             info = self.backend.container_info(job_id)
         except ContainerNotFound:
             raise JobNotFoundError(f"job {job_id!r} not found in namespace {self.namespace!r}") from None
+        return self._owned(info)
+
+    @staticmethod
+    def _check_id(job_id: str) -> None:
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidArgumentError(f"invalid job ID {job_id!r}")
+
+    def _owned(self, info: ContainerInfo) -> ContainerInfo:
         if info.labels.get(L.DRMAA2) != "true":
-            raise JobNotFoundError(f"container {job_id!r} is not a DRMAA2 job; the tracker leaves it alone")
+            raise JobNotFoundError(f"container {info.id!r} is not a DRMAA2 job; the tracker leaves it alone")
         if info.labels.get(L.SESSION) != self.session_name:
             raise JobNotFoundError(
-                f"job {job_id!r} belongs to job session {info.labels.get(L.SESSION)!r}, "
+                f"job {info.id!r} belongs to job session {info.labels.get(L.SESSION)!r}, "
                 f"not {self.session_name!r}; the tracker leaves it alone"
             )
         return info
@@ -130,22 +154,31 @@ class ContainerdJobTracker(JobTracker):
         return self._observe_many([job_id], events)[job_id]
 
     def _observe_many(self, job_ids: Iterable[str], events: EventStream | None = None) -> dict[str, _Job]:
-        """One task listing for all jobs, one record each, one harvest for
-        every job found stopped without a recorded exit (through ``events``
-        when the caller already holds a live subscription for them)."""
-        infos = {job_id: self._info(job_id) for job_id in dict.fromkeys(job_ids)}
-        tasks = self.backend.list_tasks()
-        exits = {job_id: ExitRecord.from_labels(info.labels) for job_id, info in infos.items()}
+        """The backend's batch observation, ownership checked, and one
+        harvest for every job found stopped with no exit on record (through
+        ``events`` when the caller already holds a live subscription)."""
+        wanted = list(dict.fromkeys(job_ids))
+        for job_id in wanted:
+            self._check_id(job_id)
+        observed = self.backend.observe(wanted)
+        for job_id in wanted:
+            if job_id not in observed:
+                raise JobNotFoundError(f"job {job_id!r} not found in namespace {self.namespace!r}")
+            self._owned(observed[job_id].info)
+        exits = {job_id: ExitRecord.from_labels(o.info.labels) for job_id, o in observed.items()}
+        for job_id, (_, task) in observed.items():
+            if exits[job_id] is None and task is not None and task.exit_status is not None:
+                exits[job_id] = ExitRecord(task.exit_status, task.exited_at)  # the CLI keeps it
         unrecorded = [
-            job_id for job_id in infos
-            if exits[job_id] is None and job_id in tasks and tasks[job_id].status == TaskStatus.STOPPED
+            job_id for job_id, (_, task) in observed.items()
+            if exits[job_id] is None and task is not None and task.status == TaskStatus.STOPPED
         ]
         if unrecorded:
             harvested = self._exits.harvest(unrecorded, events)
             exits.update({k: v for k, v in harvested.items() if v is not None})
         jobs = {}
-        for job_id, info in infos.items():
-            task = tasks.get(job_id)
+        for job_id in wanted:
+            info, task = observed[job_id]
             if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
                 task = None  # its exit is recorded: the task is gone or about to be
             jobs[job_id] = _Job(info, task, exits[job_id], self.state.pid_file(job_id).exists())
@@ -264,6 +297,7 @@ class ContainerdJobTracker(JobTracker):
             job_id=job_id,
             image=image.name,
             session=self.session_name,
+            owner=self.job_owner,
             state=self.state,
             image_config=lambda: self._image_config(image),
             index=index,
@@ -310,7 +344,7 @@ class ContainerdJobTracker(JobTracker):
         ids = list(job_ids)
         if not ids:
             return
-        tasks = self.backend.list_tasks()
+        tasks = {cid: o.task for cid, o in self.backend.observe(ids).items() if o.task is not None}
         for cid in ids:
             task = tasks.get(cid)
             if task and task.status not in (TaskStatus.STOPPED, TaskStatus.CREATED):
@@ -469,16 +503,17 @@ class ContainerdJobTracker(JobTracker):
         if time.monotonic() >= deadline:
             raise DrmaaTimeoutError(f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s")
         with self.backend.events([job_id]) as events:
-            proven = prove_subscribed(events, self.backend, job_id, self.runner.unique_token())
+            proven = self.backend.prove_subscribed(events, job_id, self.runner.unique_token())
+            # Any event of this job may change its state; so may nothing, if
+            # the stream broke or could not be proven live: re-read anyway.
+            poll = SAFETY_POLL if proven else UNPROVEN_POLL
             while not reached(events if proven else None):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DrmaaTimeoutError(
                         f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s"
                     )
-                # Any event of this job may change its state; so may nothing,
-                # if the stream broke: re-read at least every SAFETY_POLL.
-                events.next(min(remaining, SAFETY_POLL))
+                events.next(min(remaining, poll))
 
     @staticmethod
     def _names(states: frozenset[JobState]) -> str:

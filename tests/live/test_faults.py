@@ -60,7 +60,8 @@ def silent_socket(tmp_path: Path):
 def test_a_hung_daemon_gives_a_communication_error_not_a_hang(tmp_path, silent_socket, containerd):
     tracker = ContainerdJobTracker("faults", address=str(silent_socket), state_dir=tmp_path, cli_timeout=2)
     started = time.monotonic()
-    with pytest.raises(DrmCommunicationError, match="did not answer within 2 s"):
+    # ctr's connect timeout (half the call timeout) or our kill: either way no hang.
+    with pytest.raises(DrmCommunicationError, match="cannot reach containerd|did not answer within 2 s"):
         tracker.add_job(template("true"))
     assert time.monotonic() - started < 10
 

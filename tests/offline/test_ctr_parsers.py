@@ -18,7 +18,7 @@ ARGV = ("ctr", "tasks", "list")
 
 def _recorded(subcommand: tuple[str, ...]):
     for path in sorted(FIXTURES.glob("*/*.json")):
-        for item in Cassette.load(path).interactions:
+        for item in Cassette.load(path).expanded():
             argv = item.get("argv", [])
             if item["kind"] == "run" and item["exit_code"] == 0 and tuple(argv[7:7 + len(subcommand)]) == subcommand:
                 yield path.parent.name, argv, item
@@ -64,7 +64,7 @@ def test_every_recorded_event_parses_with_exit_times():
     seen_topics = set()
     for path in sorted(FIXTURES.glob("*/*.json")):
         streams = {}
-        for item in Cassette.load(path).interactions:
+        for item in Cassette.load(path).expanded():
             if item["kind"] == "stream":
                 streams[item["stream"]] = item["argv"]
             elif item["kind"] == "line" and "line" in item:

@@ -8,6 +8,7 @@ import pytest
 
 from containerd_tracker_cli.backends.base import ContainerBackend, EventStream
 from containerd_tracker_cli.backends.models import ContainerInfo, Event
+from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
 from containerd_tracker_cli.tracker import labels as L
 from containerd_tracker_cli.tracker.exits import ExitRecorder
 from containerd_tracker_cli.tracker.labels import ExitRecord
@@ -30,13 +31,15 @@ class Events(EventStream):
 
 def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Event:
     return Event(timestamp=T0, namespace="default", topic="/containers/update",
-                 payload={"id": cid, "labels": {L.PROBE: token, **(extra or {})}})
+                 payload={"id": cid, "labels": {PROBE_LABEL: token, **(extra or {})}})
 
 
 @pytest.fixture
 def backend(mocker):
     backend = mocker.create_autospec(ContainerBackend, instance=True)
     backend.task_cpu_ns.return_value = 5_000_000
+    # The probe is ctr's real mechanism, run over the mocked calls.
+    backend.prove_subscribed.side_effect = lambda *a, **kw: CtrBackend.prove_subscribed(backend, *a, **kw)
     return backend
 
 
@@ -65,7 +68,7 @@ def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
     backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
     record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
     assert record == winner
-    backend.set_labels.assert_called_once_with("j1", {L.PROBE: "tok"})  # only the probe: no overwrite
+    backend.set_labels.assert_called_once_with("j1", {PROBE_LABEL: "tok"})  # only the probe: no overwrite
 
 
 def test_the_winners_labels_arriving_as_an_event_are_taken(backend):
@@ -93,8 +96,6 @@ class LateEvents(Events):
 
 
 def test_a_probe_made_before_the_subscription_is_live_is_repeated(backend):
-    from containerd_tracker_cli.tracker.exits import prove_subscribed
-
     events = LateEvents(backend)
-    assert prove_subscribed(events, backend, "j1", "tok", timeout=5) is True
+    assert backend.prove_subscribed(events, "j1", "tok", timeout=5) is True
     assert backend.set_labels.call_count == 2

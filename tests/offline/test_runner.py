@@ -1,8 +1,6 @@
 """The runner: real processes, recorded and replayed."""
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from containerd_tracker_cli.runner import (
@@ -101,3 +99,22 @@ def test_a_corrupt_recording_is_reported_not_ignored(tmp_path):
     path.write_text("{ not json")
     with pytest.raises(ReplayMismatch, match="unreadable"):
         Cassette.load(path)
+
+
+def test_placeholders_reach_url_encoded_paths_and_base64_json(tmp_path):
+    import base64
+    import json
+    from urllib.parse import quote
+
+    from containerd_tracker_cli.runner.cassette import _Placeholders
+
+    machine = "/tmp/run 42/state"
+    template = base64.b64encode(json.dumps({"outputPath": machine + "/out"}).encode()).decode()
+    text = f"binary:///x?stdout={quote(machine, safe='')}%2Fo jobTemplate={template} {machine}/f"
+    hidden = _Placeholders({"state_dir": machine}).hide(text)
+    assert machine not in hidden and quote(machine, safe="") not in hidden
+    assert '<<base64:{"outputPath": "<<state_dir>>/out"}:base64>>' in hidden
+    elsewhere = "/srv/other"
+    again = _Placeholders({"state_dir": elsewhere}).expand(hidden)
+    expected_template = base64.b64encode(json.dumps({"outputPath": elsewhere + "/out"}).encode()).decode()
+    assert again == f"binary:///x?stdout={quote(elsewhere, safe='')}%2Fo jobTemplate={expected_template} {elsewhere}/f"

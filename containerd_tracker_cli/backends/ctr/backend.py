@@ -2,18 +2,24 @@
 runner and turns output into models with :mod:`.parsers`."""
 from __future__ import annotations
 
+import logging
 import platform
 import re
-from typing import Iterable, Mapping, Sequence
+import time
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ...runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
-from ..base import ContainerBackend, EventStream
+from ..base import ContainerBackend, EventStream, Observed
 from ..errors import BackendError, CliParseError, ContainerNotFound, DaemonUnreachable
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
 from . import parsers
 from .commands import CtrCommands
 
 DEFAULT_TIMEOUT = 30.0
+#: The label a subscription probe sets on a container (see prove_subscribed).
+PROBE_LABEL = "containerd-tracker/probe"
+
+log = logging.getLogger(__name__)
 
 _NOT_FOUND = re.compile(r'container "(?P<id>[^"]+)" in namespace "[^"]*": not found|(?P<what>\S+) (?P<id2>\S+): not found')
 _UNREACHABLE = (
@@ -47,7 +53,9 @@ class CtrBackend(ContainerBackend):
         self.namespace = namespace
         self.timeout = timeout
         self.commands = CtrCommands(
-            address=address, namespace=namespace, executable=executable, connect_timeout=min(5.0, timeout)
+            address=address, namespace=namespace, executable=executable,
+            # ctr gives up connecting well before we would kill it
+            connect_timeout=min(5.0, timeout / 2),
         )
 
     # -- plumbing -------------------------------------------------------
@@ -88,6 +96,18 @@ class CtrBackend(ContainerBackend):
     def container_info(self, container_id: str) -> ContainerInfo:
         argv = self.commands.container_info(container_id)
         return parsers.parse_container_info(argv, self._run(argv, container_id=container_id).stdout)
+
+    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+        """ctr has no batch record query: one ``containers info`` each, and
+        one ``tasks list`` for all."""
+        infos = {}
+        for cid in dict.fromkeys(container_ids):
+            try:
+                infos[cid] = self.container_info(cid)
+            except ContainerNotFound:
+                continue
+        tasks = self.list_tasks() if infos else {}
+        return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items()}
 
     def list_tasks(self) -> dict[str, TaskRecord]:
         argv = self.commands.list_tasks()
@@ -151,6 +171,34 @@ class CtrBackend(ContainerBackend):
         except CommandNotFound as exc:
             raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
         return _CtrEventStream(stream)
+
+    def prove_subscribed(self, events: EventStream, container_id: str, token: str,
+                         on_event: Callable[[Event], None] | None = None, timeout: float = 10.0) -> bool:
+        """Label ``container_id`` with ``token`` until our own update comes
+        back: from then on no event of this subscription is missed.
+
+        ``ctr events`` gives no sign of when it is subscribed, so an update
+        made too early is simply never seen: the probe is repeated, at growing
+        intervals, until one arrives. Other events read meanwhile go to
+        ``on_event``.
+        """
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        while (remaining := deadline - time.monotonic()) > 0:
+            self.set_labels(container_id, {PROBE_LABEL: token})
+            probe_deadline = time.monotonic() + min(interval, remaining)
+            while (left := probe_deadline - time.monotonic()) > 0:
+                event = events.next(left)
+                if event is None:
+                    break
+                if (event.topic == "/containers/update" and event.container_id == container_id
+                        and event.labels.get(PROBE_LABEL) == token):
+                    return True
+                if on_event:
+                    on_event(event)
+            interval = min(interval * 2, 1.0)
+        log.warning("event subscription for %s not confirmed within %.0f s", container_id, timeout)
+        return False
 
     # -- images ---------------------------------------------------------
     def list_images(self) -> list[ImageRecord]:
