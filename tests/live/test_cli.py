@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from containerd_tracker_cli import JobState
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from containerd_tracker_cli import ContainerdJobTracker, JobNotFoundError, JobState
+from containerd_tracker_cli import JobNotFoundError, JobState
 
 from .helpers import run_to_end, submit
 

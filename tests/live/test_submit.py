@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -195,7 +194,6 @@ def test_bad_templates_get_typed_errors_and_leave_nothing(tracker, ctr, state_di
 def test_input_path_needs_a_shell_in_the_image_and_says_so(tracker, containerd, ctr, state_dir, tmp_path):
     # An image whose only file is busybox under another name: no /bin/sh.
     from containerd_tracker_cli.testing.busybox_image import build_busybox_archive
-    import tarfile
 
     archive = build_busybox_archive(tmp_path / "img.tar", ref="example.com/noshell:1")
     stripped = tmp_path / "noshell.tar"
