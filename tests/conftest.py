@@ -17,8 +17,9 @@ import pytest
 
 from containerd_tracker_cli import ContainerdJobTracker
 from containerd_tracker_cli.testing import PrivateContainerd
+from containerd_tracker_cli.testing.dockerd import PrivateDockerd
 
-from .support import BUSYBOX, ENTRYPOINT_IMAGE
+from .support import BUSYBOX, ENTRYPOINT_IMAGE, Raw
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -35,6 +36,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="re-record fixtures/ctr/<containerd version>/ from the live scenarios",
     )
+
+
+#: Every live tracker test runs through each of these backends.
+BACKENDS = ("ctr", "docker")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run a tracker test only through these backends")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize the tracker tests over backends; a test about one CLI's
+    own behaviour names it with ``@pytest.mark.backends("ctr")``."""
+    if "backend_name" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = marker.args if marker else BACKENDS
+        metafunc.parametrize("backend_name", names, scope="function")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,6 +84,24 @@ def containerd() -> Iterator[PrivateContainerd]:
     daemon.stop()
 
 
+@pytest.fixture(scope="session")
+def dockerd(containerd: PrivateContainerd) -> Iterator[PrivateDockerd]:
+    """Debian's Docker engine on the private containerd (namespace moby)."""
+    for tool in ("dockerd", "docker"):
+        if not shutil.which(tool):
+            _cannot_run_live(f"{tool} is not installed (apt-get install docker.io)")
+    engine = PrivateDockerd(containerd)
+    try:
+        engine.start()
+        engine.import_busybox(BUSYBOX)
+        engine.import_busybox(ENTRYPOINT_IMAGE, entrypoint=["echo", "EP"], cmd=["default-cmd"])
+    except BaseException:
+        engine.stop()
+        raise
+    yield engine
+    engine.stop()
+
+
 @pytest.fixture
 def ctr(containerd: PrivateContainerd) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Raw ctr against the test daemon, to check what the tracker did."""
@@ -78,23 +114,36 @@ def ctr(containerd: PrivateContainerd) -> Callable[..., subprocess.CompletedProc
 
 
 @pytest.fixture
+def raw(containerd: PrivateContainerd, request: pytest.FixtureRequest, backend_name: str) -> Raw:
+    """The tracker's backend CLI itself, for checking what the tracker did."""
+    if backend_name == "docker":
+        return Raw("docker", request.getfixturevalue("dockerd").docker_argv())
+    return Raw("ctr", containerd.ctr_argv())
+
+
+@pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
 @pytest.fixture
-def make_tracker(containerd: PrivateContainerd, state_dir: Path, request: pytest.FixtureRequest
-                 ) -> Iterator[Callable[..., ContainerdJobTracker]]:
-    """Trackers on the test daemon; every session name is unique to the test."""
+def make_tracker(containerd: PrivateContainerd, state_dir: Path, request: pytest.FixtureRequest,
+                 backend_name: str) -> Iterator[Callable[..., ContainerdJobTracker]]:
+    """Trackers on the test daemon through ``backend_name``; every session
+    name is unique to the test."""
     base = request.node.name.replace("[", "-").replace("]", "")[:40]
+    engine = request.getfixturevalue("dockerd") if backend_name == "docker" else None
 
     def make(session: str | None = None, **kwargs: object) -> ContainerdJobTracker:
-        kwargs.setdefault("address", containerd.address)
+        kwargs.setdefault("address", engine.host if engine else containerd.address)
+        kwargs.setdefault("backend", backend_name)
         kwargs.setdefault("state_dir", state_dir)
         kwargs.setdefault("terminate_grace", 2.0)
         return ContainerdJobTracker(session or f"test-{base}", **kwargs)  # type: ignore[arg-type]
 
     yield make
+    if engine:
+        engine.clean()
     containerd.clean_namespace("default")
 
 

@@ -44,6 +44,9 @@ class ContainerBackend(abc.ABC):
     records_exit: bool = False
     #: True when labels can be changed after creation (hold, probes, exit records).
     mutable_labels: bool = True
+    #: True when containerd writes the job's streams to the log URI's files;
+    #: False when the CLI keeps them (docker) and ``read_output`` fetches them.
+    writes_output_files: bool = True
 
     @abc.abstractmethod
     def server_version(self) -> str: ...
@@ -102,6 +105,10 @@ class ContainerBackend(abc.ABC):
         """Make sure no later event of ``events`` can be missed; False when
         the CLI offers no way to know (callers then re-read state more often)."""
         return False
+
+    def read_output(self, container_id: str) -> tuple[str, str]:
+        """(stdout, stderr) the CLI kept for the container."""
+        raise NotImplementedError(f"{self.name} writes output files itself")
 
     @abc.abstractmethod
     def list_images(self) -> list[ImageRecord]: ...

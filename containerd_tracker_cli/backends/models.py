@@ -35,6 +35,7 @@ class TaskRecord(_Model):
     status: TaskStatus
     exit_status: int | None = None
     exited_at: datetime | None = None
+    started_at: datetime | None = None
 
 
 class ContainerInfo(_Model):

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session", default=os.environ.get(ENV_SESSION) or DEFAULT_SESSION,
                         help=f"DRMAA2 job session (env {ENV_SESSION}; default '{DEFAULT_SESSION}')")
     parser.add_argument("--backend", default=os.environ.get("CONTAINERD_TRACKER_BACKEND", "auto"),
-                        choices=("auto", "ctr"), help="which CLI drives containerd")
+                        choices=("auto", "ctr", "nerdctl", "docker"),
+                        help="which CLI drives containerd (auto: nerdctl when installed, else ctr)")
     parser.add_argument("--state-dir", default=None,
                         help="tracker state directory (env CONTAINERD_TRACKER_STATE_DIR)")
     parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout, nothing else")

@@ -8,7 +8,11 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from .labels import ExitRecord
 
 ENV_STATE_DIR = "CONTAINERD_TRACKER_STATE_DIR"
 
@@ -56,6 +60,20 @@ class StateDir:
 
     def default_error(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "error"
+
+    def write_exit(self, job_id: str, record: "ExitRecord") -> None:
+        """For backends whose labels are fixed: how a job that never ran ended."""
+        path = self.job_dir(job_id) / "exit.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record.to_labels()))
+
+    def read_exit(self, job_id: str) -> "ExitRecord | None":
+        from .labels import ExitRecord
+
+        try:
+            return ExitRecord.from_labels(json.loads((self.job_dir(job_id) / "exit.json").read_text()))
+        except (OSError, ValueError):
+            return None
 
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)

@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import shlex
+import shutil
 import socket
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from ..drmaa2.errors import (
     InvalidStateError,
     JobNotFoundError,
     UnsupportedAttributeError,
+    UnsupportedOperationError,
 )
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import CONTROL_ACTIONS, JobTracker
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_NAMESPACE = "default"
 PULL_POLICIES = ("missing", "always", "never")
 
@@ -61,10 +64,12 @@ def default_job_owner() -> str:
 class _Job:
     """One observation of a job: its record, its task, its exit."""
 
-    def __init__(self, info: ContainerInfo, task: TaskRecord | None, exit: ExitRecord | None, dispatched: bool):
+    def __init__(self, info: ContainerInfo, task: TaskRecord | None, exit: ExitRecord | None, dispatched: bool,
+                 started_at: datetime | None = None):
         self.info = info
         self.task = task
         self.exit = exit
+        self.started_at = started_at
         self.state, self.sub_state = map_state(
             Observation(task=task, exit=exit, held=info.labels.get(L.HOLD) == "true", dispatched=dispatched)
         )
@@ -97,7 +102,14 @@ class ContainerdJobTracker(JobTracker):
         if pull_policy not in PULL_POLICIES:
             raise InvalidArgumentError(f"pull_policy must be one of {', '.join(PULL_POLICIES)}")
         self.session_name = session_name
-        self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        kind = backend if isinstance(backend, str) else getattr(backend, "name", "ctr")
+        if kind == "auto":
+            kind = "nerdctl" if shutil.which("nerdctl") else "ctr"
+        if kind == "docker":
+            default_address = os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+        else:
+            default_address = os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        self.address = address or default_address
         self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or DEFAULT_NAMESPACE
         self.pull_policy = pull_policy
         self.terminate_grace = terminate_grace
@@ -105,7 +117,7 @@ class ContainerdJobTracker(JobTracker):
         #: submits on someone's behalf (or a recording must not depend on it).
         self.job_owner = job_owner or default_job_owner()
         self.runner = runner or LiveRunner()
-        self.backend = self._make_backend(backend, cli_timeout)
+        self.backend = self._make_backend(backend if isinstance(backend, ContainerBackend) else kind, cli_timeout)
         self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
         self._exits = ExitRecorder(self.backend, self.runner.unique_token)
         self._image_configs: dict[str, ImageConfig] = {}
@@ -113,11 +125,15 @@ class ContainerdJobTracker(JobTracker):
     def _make_backend(self, backend: str | ContainerBackend, timeout: float) -> ContainerBackend:
         if isinstance(backend, ContainerBackend):
             return backend
-        if backend in ("auto", "ctr"):
+        if backend == "ctr":
             from ..backends.ctr import CtrBackend
 
             return CtrBackend(self.runner, self.address, self.namespace, timeout=timeout)
-        raise InvalidArgumentError(f"unknown backend {backend!r}: use 'ctr' or 'auto'")
+        if backend in ("nerdctl", "docker"):
+            from ..backends.dockercompat.backend import DockerCompatBackend
+
+            return DockerCompatBackend(self.runner, backend, self.address, self.namespace, timeout=timeout)
+        raise InvalidArgumentError(f"unknown backend {backend!r}: use 'ctr', 'nerdctl', 'docker' or 'auto'")
 
     def __repr__(self) -> str:
         return (
@@ -165,7 +181,8 @@ class ContainerdJobTracker(JobTracker):
             if job_id not in observed:
                 raise JobNotFoundError(f"job {job_id!r} not found in namespace {self.namespace!r}")
             self._owned(observed[job_id].info)
-        exits = {job_id: ExitRecord.from_labels(o.info.labels) for job_id, o in observed.items()}
+        exits = {job_id: ExitRecord.from_labels(o.info.labels) or self.state.read_exit(job_id)
+                 for job_id, o in observed.items()}
         for job_id, (_, task) in observed.items():
             if exits[job_id] is None and task is not None and task.exit_status is not None:
                 exits[job_id] = ExitRecord(task.exit_status, task.exited_at)  # the CLI keeps it
@@ -179,10 +196,34 @@ class ContainerdJobTracker(JobTracker):
         jobs = {}
         for job_id in wanted:
             info, task = observed[job_id]
+            started = task.started_at if task is not None else None
             if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
                 task = None  # its exit is recorded: the task is gone or about to be
-            jobs[job_id] = _Job(info, task, exits[job_id], self.state.pid_file(job_id).exists())
+            job = jobs[job_id] = _Job(info, task, exits[job_id], self.state.pid_file(job_id).exists(), started)
+            if job.state in TERMINAL_STATES and not self.backend.writes_output_files:
+                self._collect_output(job)
         return jobs
+
+    def _collect_output(self, job: _Job) -> None:
+        """Copy what the CLI kept of a finished job's streams into its output
+        files, once (the first process to claim the marker does it)."""
+        job_id = job.info.id
+        marker = self.state.job_dir(job_id) / "output-collected"
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            with open(marker, "x"):
+                pass
+        except FileExistsError:
+            return
+        if job.started_at is None and job.exit is not None and job.exit.terminated_by:
+            return  # never ran: nothing to collect
+        stdout, stderr = self.backend.read_output(job_id)
+        out_path = job.info.labels.get(L.STDOUT) or str(self.state.default_output(job_id))
+        err_path = job.info.labels.get(L.STDERR) or out_path
+        with open(out_path, "a") as out:
+            out.write(stdout)
+        with open(err_path, "a") as err:
+            err.write(stderr)
 
     # ------------------------------------------------------------ listing
     def _session_labels(self) -> dict[str, str]:
@@ -389,7 +430,7 @@ class ContainerdJobTracker(JobTracker):
         job = self._observe(job_id)
         info, labels = job.info, job.info.labels
         pid_file = self.state.pid_file(job_id)
-        dispatch = None
+        dispatch = job.started_at
         if pid_file.exists():
             dispatch = datetime.fromtimestamp(pid_file.stat().st_mtime, tz=timezone.utc)
         finish = job.exit.finish_time if job.exit else None
@@ -445,9 +486,14 @@ class ContainerdJobTracker(JobTracker):
         elif action == "resume":
             self.backend.resume_task(job_id)
         elif action == "hold":
+            if not self.backend.mutable_labels:
+                raise UnsupportedOperationError(
+                    f"{self.backend.name} cannot hold a queued job (labels are fixed at creation); "
+                    "submit it with submit_as_hold instead")
             self.backend.set_labels(job_id, {L.HOLD: "true"})
         elif action == "release":
-            self.backend.set_labels(job_id, {L.HOLD: ""})
+            if self.backend.mutable_labels:
+                self.backend.set_labels(job_id, {L.HOLD: ""})
             self._start(job_id, job.info.labels.get(L.LOG_URI) or self.state.log_uri(
                 self.state.default_output(job_id), self.state.default_output(job_id)), has_stdin=False)
         else:
@@ -460,12 +506,15 @@ class ContainerdJobTracker(JobTracker):
         job_id = job.info.id
         if job.task is None:  # queued or held: it never ran
             record = ExitRecord(143, datetime.now(timezone.utc), None, terminated_by="SIGTERM")
-            self.backend.set_labels(job_id, record.to_labels())
+            if self.backend.mutable_labels:
+                self.backend.set_labels(job_id, record.to_labels())
+            else:
+                self.state.write_exit(job_id, record)
             return
         stop_signal = job.info.labels.get(L.STOP_SIGNAL) or "SIGTERM"
-        self.backend.kill_task(job_id, stop_signal)
         if job.state == JobState.SUSPENDED:
             self.backend.resume_task(job_id)  # a frozen process cannot act on a signal
+        self.backend.kill_task(job_id, stop_signal)
         try:
             self.wait(job_id, self.terminate_grace, JobState.DONE, JobState.FAILED)
             return

@@ -68,17 +68,17 @@ def test_unknown_action_is_an_invalid_argument(tracker):
         tracker.job_control("no-such-job", "suspend")
 
 
-def test_submit_as_hold_then_release(tracker, ctr):
+def test_submit_as_hold_then_release(tracker, raw):
     job_id = submit(tracker, "sh", "-c", "echo released", submit_as_hold=True)
     assert tracker.job_state(job_id) == (JobState.QUEUED_HELD, "held")
-    assert job_id not in ctr("tasks", "list", "--quiet").stdout.split()
+    assert not raw.running(job_id)
     tracker.job_control(job_id, "release")
     tracker.wait(job_id, 30)
     assert tracker.job_state(job_id)[0] == JobState.DONE
     assert output_of(tracker, job_id) == "released\n"
 
 
-def test_terminate_a_held_job_fails_it_without_running(tracker, ctr):
+def test_terminate_a_held_job_fails_it_without_running(tracker, raw):
     job_id = submit(tracker, "sh", "-c", "echo never", submit_as_hold=True)
     tracker.job_control(job_id, "terminate")
     info = tracker.job_info(job_id)
@@ -86,4 +86,4 @@ def test_terminate_a_held_job_fails_it_without_running(tracker, ctr):
     assert info.terminating_signal == "SIGTERM"
     assert output_of(tracker, job_id) == ""
     tracker.delete_job(job_id)
-    assert job_id not in ctr("containers", "list", "--quiet").stdout.split()
+    assert job_id not in raw.containers()

@@ -11,12 +11,12 @@ from ..support import BUSYBOX, CountingRunner
 from .helpers import output_of, run_to_end, submit, template
 
 
-def test_list_jobs_shows_this_sessions_jobs_only(make_tracker, ctr, containerd):
+def test_list_jobs_shows_this_sessions_jobs_only(make_tracker, raw):
     mine, theirs = make_tracker("list-mine"), make_tracker("list-theirs")
     a = submit(mine, "sleep", "30")
     b = submit(mine, "true")
     c = submit(theirs, "true")
-    ctr("containers", "create", BUSYBOX, "foreign-listed")
+    raw.create_foreign("foreign-listed")
     listed = mine.list_jobs()
     assert sorted(listed) == sorted([a, b])
     assert "" not in listed and c not in listed and "foreign-listed" not in listed
@@ -50,7 +50,7 @@ def test_array_job_sets_task_id_and_lists_its_jobs(tracker):
 
 
 @pytest.mark.parametrize("begin, end, step, max_parallel", [(1, 3, 0, 1), (5, 1, 1, 1), (1, 3, 1, -1)])
-def test_bad_array_parameters(tracker, ctr, begin, end, step, max_parallel):
+def test_bad_array_parameters(tracker, begin, end, step, max_parallel):
     with pytest.raises(InvalidArgumentError):
         tracker.add_array_job(template("true"), begin, end, step, max_parallel)
     assert tracker.list_jobs() == []
@@ -74,29 +74,30 @@ def test_list_job_categories_names_the_images(tracker):
     assert BUSYBOX in tracker.list_job_categories()
 
 
-def test_delete_job_removes_task_container_snapshot_and_files(tracker, ctr, state_dir):
+def test_delete_job_removes_task_container_snapshot_and_files(tracker, raw, state_dir):
     job_id = run_to_end(tracker, "true")
     job_dir = state_dir / "jobs" / "default" / job_id
     assert job_dir.exists()
     tracker.delete_job(job_id)
-    assert job_id not in ctr("containers", "list", "--quiet").stdout.split()
-    assert job_id not in ctr("tasks", "list", "--quiet").stdout.split()
-    assert job_id not in ctr("snapshots", "list").stdout
+    assert job_id not in raw.containers()
+    if raw.backend == "ctr":
+        assert job_id not in raw("tasks", "list", "--quiet").stdout.split()
+        assert job_id not in raw("snapshots", "list").stdout
     assert not job_dir.exists()
     assert job_id not in tracker.list_jobs()
     with pytest.raises(JobNotFoundError):
         tracker.job_state(job_id)
 
 
-def test_delete_job_refuses_jobs_that_have_not_ended(tracker, ctr):
+def test_delete_job_refuses_jobs_that_have_not_ended(tracker):
     job_id = submit(tracker, "sleep", "30")
     with pytest.raises(InvalidStateError):
         tracker.delete_job(job_id)
     assert tracker.job_state(job_id)[0] == JobState.RUNNING
 
 
-def test_foreign_containers_are_never_touched(tracker, make_tracker, ctr):
-    ctr("run", "--detach", "--null-io", BUSYBOX, "foreign", "sleep", "30")
+def test_foreign_containers_are_never_touched(tracker, make_tracker, raw):
+    raw.run_foreign("foreign", "sleep", "30")
     other = make_tracker("someone-else")
     theirs = submit(other, "sleep", "30")
     for job_id in ("foreign", theirs):
@@ -109,7 +110,7 @@ def test_foreign_containers_are_never_touched(tracker, make_tracker, ctr):
         ):
             with pytest.raises(JobNotFoundError, match="leaves it alone"):
                 call()
-    assert "RUNNING" in ctr("tasks", "list").stdout.split("foreign", 1)[1].splitlines()[0]
-    labels = json.loads(ctr("containers", "info", "foreign").stdout)["Labels"] or {}
+    assert raw.running("foreign")
+    labels = raw.labels("foreign")
     assert not any(k.startswith("containerd-tracker/") for k in labels)
     assert other.job_state(theirs)[0] == JobState.RUNNING

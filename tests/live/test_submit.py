@@ -17,18 +17,18 @@ from ..support import BUSYBOX, ENTRYPOINT_IMAGE
 from .helpers import output_of, run_to_end, submit, template
 
 
-def test_add_job_returns_the_container_id_and_the_job_runs(tracker, ctr):
+def test_add_job_returns_the_container_id_and_the_job_runs(tracker, raw):
     job_id = submit(tracker, "sleep", "5")
-    assert job_id in ctr("containers", "list", "--quiet").stdout.split()
+    assert job_id in raw.containers()
     assert tracker.job_state(job_id) == (JobState.RUNNING, "running")
 
 
-def test_two_jobs_with_the_same_name_get_distinct_ids_and_keep_the_name(tracker, ctr):
+def test_two_jobs_with_the_same_name_get_distinct_ids_and_keep_the_name(tracker, raw):
     first = submit(tracker, "true", job_name="same")
     second = submit(tracker, "true", job_name="same")
     assert first != second
     for job_id in (first, second):
-        labels = json.loads(ctr("containers", "info", job_id).stdout)["Labels"]
+        labels = raw.labels(job_id)
         assert labels["jobName"] == "same"
         assert labels["drmaa2"] == "true"
         assert labels["jobSessionName"] == tracker.session_name
@@ -118,11 +118,11 @@ def test_two_megabytes_of_output_never_block_the_job(tracker, tmp_path):
     assert out.stat().st_size == 2 * 1024 * 1024
 
 
-def test_a_template_larger_than_a_label_is_stored_and_returned(tracker, ctr):
+def test_a_template_larger_than_a_label_is_stored_and_returned(tracker, raw):
     environment = {f"VAR_{i}": "v" * 100 for i in range(200)}  # ~20 KB of JSON
     job_id = run_to_end(tracker, "sh", "-c", 'echo "$VAR_199"', job_environment=environment)
     assert tracker.job_template(job_id).job_environment == environment
-    labels = json.loads(ctr("containers", "info", job_id).stdout)["Labels"]
+    labels = raw.labels(job_id)
     assert all(len(k) + len(v) <= 4096 for k, v in labels.items())
     assert output_of(tracker, job_id) == "v" * 100 + "\n"
 
@@ -139,37 +139,29 @@ def test_drmaa2_placeholders_in_paths(tracker, tmp_path):
 
 # ---------------------------------------------------------------- bad input
 
-def _leftovers(ctr, state_dir: Path) -> tuple[list[str], list[str], list[Path]]:
-    containers = ctr("containers", "list", "--quiet").stdout.split()
-    snapshots = [line.split()[0] for line in ctr("snapshots", "list").stdout.splitlines()[1:]
-                 if "Active" in line]
-    job_dirs = list((state_dir / "jobs").rglob("*/*")) if (state_dir / "jobs").exists() else []
-    return containers, snapshots, [p for p in job_dirs if p.parent.parent == state_dir / "jobs"]
-
-
-def test_a_command_missing_from_the_image_fails_and_leaves_nothing(tracker, ctr, state_dir):
-    before = _leftovers(ctr, state_dir)
+def test_a_command_missing_from_the_image_fails_and_leaves_nothing(tracker, raw, state_dir):
+    before = raw.leftovers(state_dir)
     with pytest.raises(InvalidArgumentError) as caught:
         submit(tracker, "no-such-program")
     assert "no-such-program" in str(caught.value)
-    assert caught.value.argv and caught.value.argv[0].endswith("ctr")
-    assert _leftovers(ctr, state_dir) == before
+    assert caught.value.argv and caught.value.argv[0] == raw.backend
+    assert raw.leftovers(state_dir) == before
 
 
-def test_a_missing_image_fails_without_pulling_when_told_never(make_tracker, ctr, state_dir):
+def test_a_missing_image_fails_without_pulling_when_told_never(make_tracker, raw, state_dir):
     tracker = make_tracker(pull_policy="never")
-    before = _leftovers(ctr, state_dir)
+    before = raw.leftovers(state_dir)
     with pytest.raises(InvalidArgumentError, match="not present"):
         submit(tracker, "true", job_category="example.com/absent:1")
-    assert _leftovers(ctr, state_dir) == before
+    assert raw.leftovers(state_dir) == before
 
 
-def test_a_missing_image_that_cannot_be_pulled_is_a_clear_error(tracker, ctr, state_dir):
-    before = _leftovers(ctr, state_dir)
+def test_a_missing_image_that_cannot_be_pulled_is_a_clear_error(tracker, raw, state_dir):
+    before = raw.leftovers(state_dir)
     with pytest.raises(InvalidArgumentError, match="could not be pulled") as caught:
         submit(tracker, "true", job_category="registry.invalid/absent:1")
     assert "pull" in " ".join(caught.value.argv or [])
-    assert _leftovers(ctr, state_dir) == before
+    assert raw.leftovers(state_dir) == before
 
 
 @pytest.mark.parametrize(
@@ -184,28 +176,28 @@ def test_a_missing_image_that_cannot_be_pulled_is_a_clear_error(tracker, ctr, st
         ({"output_path": "/nonexistent/dir/out"}, InvalidArgumentError),
     ],
 )
-def test_bad_templates_get_typed_errors_and_leave_nothing(tracker, ctr, state_dir, fields, error):
-    before = _leftovers(ctr, state_dir)
+def test_bad_templates_get_typed_errors_and_leave_nothing(tracker, raw, state_dir, fields, error):
+    before = raw.leftovers(state_dir)
     with pytest.raises(error):
         submit(tracker, "true", **fields)
-    assert _leftovers(ctr, state_dir) == before
+    assert raw.leftovers(state_dir) == before
 
 
-def test_input_path_needs_a_shell_in_the_image_and_says_so(tracker, containerd, ctr, state_dir, tmp_path):
+def test_input_path_needs_a_shell_in_the_image_and_says_so(tracker, raw, state_dir, tmp_path):
     # An image whose only file is busybox under another name: no /bin/sh.
     from containerd_tracker_cli.testing.busybox_image import build_busybox_archive
 
     archive = build_busybox_archive(tmp_path / "img.tar", ref="example.com/noshell:1")
     stripped = tmp_path / "noshell.tar"
     _strip_shell(archive, stripped)
-    ctr("images", "import", str(stripped))
+    raw.import_image(stripped)
     source = tmp_path / "in.txt"
     source.write_text("x\n")
-    before = _leftovers(ctr, state_dir)
+    before = raw.leftovers(state_dir)
     with pytest.raises(UnsupportedAttributeError, match="/bin/sh"):
         tracker.add_job(JobTemplate(job_category="example.com/noshell:1", remote_command="/bin/cat",
                                     input_path=str(source)))
-    assert _leftovers(ctr, state_dir) == before
+    assert raw.leftovers(state_dir) == before
 
 
 def _strip_shell(archive: Path, dest: Path) -> None:

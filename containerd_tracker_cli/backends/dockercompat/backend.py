@@ -1,0 +1,212 @@
+"""The Docker-compatible backend: ``nerdctl`` on containerd, or ``docker``.
+
+Differences from ctr that the tracker relies on, stated as capabilities:
+* ``records_exit``: ``inspect`` keeps a finished container's exit code and
+  times, so no harvesting is needed;
+* ``mutable_labels`` is False: labels are fixed at creation;
+* ``writes_output_files`` is False: the CLI keeps the streams, and
+  ``read_output`` fetches them (``logs``, stdout and stderr apart).
+A job's ID is the container *name* (both CLIs accept it everywhere), so the
+tracker's IDs read the same whichever backend made them.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping, Sequence
+
+from ...runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
+from ..base import ContainerBackend, EventStream, Observed
+from ..errors import BackendError, CliParseError, ContainerNotFound, DaemonUnreachable
+from ..images import normalize_image_ref
+from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord
+from . import parsers
+from .commands import DockerCompatCommands
+
+DEFAULT_TIMEOUT = 30.0
+_MISSING = re.compile(r"[Nn]o such (?:container|object)|not found")
+_UNREACHABLE = (
+    "cannot connect to the docker daemon",
+    "connection refused",
+    "failed to dial",
+    "no such file or directory",
+    "context deadline exceeded",
+    "permission denied",
+)
+
+
+class DockerCompatBackend(ContainerBackend):
+    records_exit = True
+    mutable_labels = False
+    writes_output_files = False
+
+    def __init__(self, runner: Runner, flavour: str, address: str, namespace: str, *,
+                 executable: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if flavour not in ("nerdctl", "docker"):
+            raise ValueError(f"unknown flavour {flavour!r}")
+        self.name = flavour
+        self.runner = runner
+        self.address = address
+        self.namespace = namespace
+        self.timeout = timeout
+        self.commands = DockerCompatCommands(flavour, address, namespace, executable or flavour)
+
+    # -- plumbing -------------------------------------------------------
+    def _run(self, argv: Sequence[str], *, allow_failure: bool = False, container_id: str | None = None) -> Completed:
+        try:
+            done = self.runner.run(argv, timeout=self.timeout)
+        except CommandNotFound as exc:
+            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
+        except CommandTimeout as exc:
+            raise DaemonUnreachable(f"{self.name} at {self.address} did not answer within {exc.timeout:g} s",
+                                    argv=argv) from exc
+        if done.exit_code != 0 and not allow_failure:
+            self._raise(done, container_id)
+        return done
+
+    def _raise(self, done: Completed, container_id: str | None) -> None:
+        err = done.stderr.strip()
+        lowered = err.lower()
+        if container_id and _MISSING.search(err):
+            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
+        if any(marker in lowered for marker in _UNREACHABLE) and "exec" not in lowered:
+            raise DaemonUnreachable(f"cannot reach {self.name} at {self.address}", argv=done.argv,
+                                    exit_code=done.exit_code, stderr=err)
+        raise BackendError(f"{self.name} failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
+
+    # -- queries --------------------------------------------------------
+    def server_version(self) -> str:
+        argv = self.commands.version()
+        versions = parsers.parse_version(argv, self._run(argv).stdout)
+        return versions.get("server") or versions.get("containerd") or versions["client"]
+
+    def list_container_ids(self, labels: Mapping[str, str]) -> list[str]:
+        argv = self.commands.list_names(labels)
+        return [line.strip().lstrip("/") for line in self._run(argv).stdout.splitlines() if line.strip()]
+
+    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+        """One ``container inspect`` for all: found ones print, missing ones
+        are named on stderr (exit code 1)."""
+        names = list(dict.fromkeys(container_ids))
+        if not names:
+            return {}
+        argv = self.commands.inspect(names)
+        done = self._run(argv, allow_failure=True)
+        if done.exit_code != 0 and not done.stdout.strip().startswith("["):
+            if _MISSING.search(done.stderr):
+                return {}
+            self._raise(done, None)
+        found = {}
+        for item in parsers.parse_inspect(argv, done.stdout):
+            key = item.name if item.name in names else item.info.id
+            if key not in names:
+                continue
+            info = item.info.model_copy(update={"id": key})
+            task = item.task.model_copy(update={"container_id": key, "started_at": item.started_at}) \
+                if item.task else None
+            found[key] = Observed(info, task)
+        return found
+
+    def container_info(self, container_id: str) -> ContainerInfo:
+        observed = self.observe([container_id])
+        if container_id not in observed:
+            raise ContainerNotFound(container_id, argv=self.commands.inspect([container_id]), exit_code=1,
+                                    stderr=f"no such container: {container_id}")
+        return observed[container_id].info
+
+    def task_cpu_ns(self, container_id: str) -> int | None:
+        return None  # neither CLI reports accumulated CPU time
+
+    def read_output(self, container_id: str) -> tuple[str, str]:
+        done = self._run(self.commands.logs(container_id), container_id=container_id)
+        return done.stdout, done.stderr
+
+    # -- changes --------------------------------------------------------
+    def create_container(self, spec: ContainerSpec) -> None:
+        self._run(self.commands.create(spec))
+
+    def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
+        # The CLI's own logging keeps the streams; log_uri and pid_file are ctr's.
+        self._run(self.commands.start(container_id), container_id=container_id)
+
+    def kill_task(self, container_id: str, signal: str) -> None:
+        self._run(self.commands.kill(container_id, signal), container_id=container_id)
+
+    def pause_task(self, container_id: str) -> None:
+        self._run(self.commands.pause(container_id), container_id=container_id)
+
+    def resume_task(self, container_id: str) -> None:
+        self._run(self.commands.resume(container_id), container_id=container_id)
+
+    def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
+        return {}, {}  # an ended container's task is already gone; rm removes the rest
+
+    def delete_containers(self, container_ids: Iterable[str]) -> None:
+        ids = list(container_ids)
+        if ids:
+            done = self._run(self.commands.remove(ids), allow_failure=True)
+            errors = [line for line in done.stderr.splitlines() if line.strip() and not _MISSING.search(line)]
+            if done.exit_code != 0 and errors:
+                self._raise(done, None)
+
+    def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
+        from ...drmaa2.errors import UnsupportedOperationError
+
+        raise UnsupportedOperationError(f"{self.name} cannot change a container's labels after creation")
+
+    def events(self, container_ids: Iterable[str]) -> EventStream:
+        argv = self.commands.events(list(container_ids))
+        try:
+            stream = self.runner.stream(argv)
+        except CommandNotFound as exc:
+            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
+        return _JsonEventStream(stream)
+
+    def prove_subscribed(self, events: EventStream, container_id: str, token: str, on_event=None,
+                         timeout: float = 10.0) -> bool:
+        # docker replays the last seconds on connect (--since): live by
+        # construction. nerdctl offers nothing: the tracker re-reads more often.
+        return self.name == "docker"
+
+    # -- images ---------------------------------------------------------
+    def list_images(self) -> list[ImageRecord]:
+        argv = self.commands.images()
+        images = []
+        for image in parsers.parse_images(argv, self._run(argv).stdout):
+            try:
+                images.append(image.model_copy(update={"name": normalize_image_ref(image.name)}))
+            except ValueError:
+                continue
+        return images
+
+    def pull_image(self, ref: str) -> None:
+        self._run(self.commands.pull(ref))
+
+    def image_config(self, image: ImageRecord) -> ImageConfig:
+        argv = self.commands.image_inspect(image.name)
+        data = parsers._json_array(argv, self._run(argv).stdout)
+        if not data or not isinstance(data[0], dict):
+            raise CliParseError(argv, "no image in the answer", str(data)[:300])
+        config = data[0].get("Config") or {}
+        try:
+            return ImageConfig(entrypoint=config.get("Entrypoint") or [], cmd=config.get("Cmd") or [],
+                               env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
+        except ValueError as exc:
+            raise CliParseError(argv, str(exc), str(config)[:300]) from exc
+
+
+class _JsonEventStream(EventStream):
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    def next(self, timeout: float) -> Event | None:
+        try:
+            line = self._stream.readline(timeout)
+        except StreamClosed as closed:
+            raise DaemonUnreachable("the event stream ended", argv=closed.argv, exit_code=closed.exit_code,
+                                    stderr=closed.stderr) from closed
+        if line is None or not line.strip():
+            return None
+        return parsers.parse_event(self._stream.argv, line)
+
+    def close(self) -> None:
+        self._stream.close()
