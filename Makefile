@@ -14,13 +14,15 @@ demo-clean:
 	sh scripts/demo-clean.sh
 
 ## The whole suite: live tests against a private containerd, then offline ones.
-test: setup
+test:
+	sh scripts/setup.sh test
 	CONTAINERD_TRACKER_REQUIRE_LIVE=1 $(PYTHON) -m pytest
 
 ## Only what runs without containerd (parsers, mapping, replayed recordings).
 test-offline:
 	$(PYTHON) -m pytest tests/offline
 
-## Re-record fixtures/ctr/<containerd version>/ from a live daemon.
-record-fixtures: setup
+## Re-record fixtures/<backend>/<daemon version>/ from the live daemons.
+record-fixtures:
+	sh scripts/setup.sh test
 	$(PYTHON) -m pytest tests/live/test_scenarios.py --record-fixtures

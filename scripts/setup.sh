@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install what containerd-tracker and its tests need, skipping what is there.
-# Debian/Ubuntu, as root.
+# Install what containerd-tracker needs, skipping what is there; with the
+# argument "test", also what its live tests need (Debian's Docker engine, to
+# test the Docker-compatible backend). Debian/Ubuntu, as root.
 set -eu
 PYTHON=${PYTHON:-python3}
 need=""
@@ -8,6 +9,9 @@ command -v containerd >/dev/null 2>&1 || need="$need containerd"
 command -v ctr >/dev/null 2>&1 || need="$need containerd"
 command -v runc >/dev/null 2>&1 || need="$need runc"
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$need busybox-static"
+if [ "${1:-}" = test ]; then
+  command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
+fi
 if [ -n "$need" ]; then
   echo "== installing:$need"
   apt-get update -qq

@@ -105,5 +105,10 @@ def tracker_for(name: str, **kwargs: object) -> ContainerdJobTracker:
 
 
 def placeholders(address: str, state_dir: str) -> dict[str, str]:
-    """Machine-specific strings a recording stores as <<name>>."""
-    return {"address": address, "state_dir": state_dir}
+    """Machine-specific strings a recording stores as <<name>>: the socket,
+    the daemon's own directory (its paths show in inspect and events), the
+    tracker's state directory."""
+    import os
+
+    return {"address": address, "daemon_dir": os.path.dirname(address.removeprefix("unix://")),
+            "state_dir": state_dir}

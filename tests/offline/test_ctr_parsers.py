@@ -12,7 +12,7 @@ from containerd_tracker_cli.backends.errors import CliParseError
 from containerd_tracker_cli.backends.models import TaskStatus
 from containerd_tracker_cli.runner import Cassette
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctr"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctr"  # <version>/<scenario>.json
 ARGV = ("ctr", "tasks", "list")
 
 

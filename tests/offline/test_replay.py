@@ -10,25 +10,28 @@ from containerd_tracker_cli.runner import Cassette, ReplayMismatch, ReplayRunner
 
 from ..scenarios import SCENARIOS, placeholders, tracker_for
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctr"
-RECORDINGS = sorted(FIXTURES.glob("*/*.json"))
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+#: fixtures/<backend>/<version>/<scenario>.json
+RECORDINGS = sorted(p for p in FIXTURES.glob("*/*/*.json"))
 
 
 def _replay_tracker(path: Path, tmp_path: Path):
-    name = path.stem
-    address = "/replay/containerd.sock"
+    name, backend = path.stem, path.parent.parent.name
+    address = "/replay/daemon.sock"
     runner = ReplayRunner(Cassette.load(path), placeholders(address, str(tmp_path / "state")))
-    return name, runner, tracker_for(name, address=address, state_dir=tmp_path / "state", runner=runner)
+    return name, runner, tracker_for(name, address=address, backend=backend, state_dir=tmp_path / "state",
+                                     runner=runner)
 
 
-def test_there_are_recordings_for_every_scenario():
-    versions = {p.parent.name for p in RECORDINGS}
-    assert versions, "no recordings under fixtures/ctr: run the live suite with --record-fixtures"
+@pytest.mark.parametrize("backend", ["ctr", "docker"])
+def test_there_are_recordings_for_every_scenario(backend):
+    versions = {p.parent for p in RECORDINGS if p.parent.parent.name == backend}
+    assert versions, f"no recordings under fixtures/{backend}: run the live suite with --record-fixtures"
     for version in versions:
-        assert {p.stem for p in RECORDINGS if p.parent.name == version} == set(SCENARIOS), version
+        assert {p.stem for p in version.glob("*.json")} == set(SCENARIOS), version
 
 
-@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.stem}")
 def test_scenario_replays_offline(path, tmp_path):
     name, runner, tracker = _replay_tracker(path, tmp_path)
     SCENARIOS[name](tracker)
@@ -36,7 +39,7 @@ def test_scenario_replays_offline(path, tmp_path):
 
 
 def test_a_changed_command_is_a_mismatch_naming_both_commands(tmp_path):
-    path = FIXTURES / sorted(p.parent.name for p in RECORDINGS)[0] / "lifecycle.json"
+    path = next(p for p in RECORDINGS if p.stem == "lifecycle")
     name, _, tracker = _replay_tracker(path, tmp_path)
     tracker.session_name = "another-session"  # so the job's labels differ from the recording
     with pytest.raises(ReplayMismatch) as caught:
@@ -55,5 +58,6 @@ def test_a_missing_recording_is_a_clear_failure(tmp_path):
 def test_recordings_hold_no_machine_paths():
     for path in RECORDINGS:
         text = path.read_text()
-        assert "/tmp/ctd-" not in text and "/tmp/pytest-of-" not in text, path
+        for machine_path in ("/tmp/ctd-", "/tmp/dkd-", "/tmp/pytest-of-"):
+            assert machine_path not in text, (path, machine_path)
         json.loads(text)
