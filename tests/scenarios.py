@@ -89,7 +89,19 @@ def failed_submission(tracker: ContainerdJobTracker) -> None:
     assert BUSYBOX in tracker.list_job_categories()
 
 
+def held_job(tracker: ContainerdJobTracker) -> None:
+    """A container without a task: nerdctl prints State null (1.x) or Status "" (2.x)."""
+    job_id = tracker.add_job(_job("sh", "-c", "exit 0", submit_as_hold=True))
+    assert tracker.job_state(job_id) == (JobState.QUEUED_HELD, "held")
+    assert tracker.job_info(job_id).exit_status is None
+    tracker.job_control(job_id, "release")
+    tracker.wait(job_id, 30)
+    assert tracker.job_state(job_id)[0] == JobState.DONE
+    tracker.delete_job(job_id)
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "held_job": held_job,
     "lifecycle": lifecycle,
     "suspend_resume_terminate": suspend_resume_terminate,
     "array_job": array_job,

@@ -31,7 +31,8 @@ class LiveRunner(Runner):
         if not argv:
             raise ValueError("empty argv")
         try:
-            return sh.Command(argv[0])
+            # Found on the PATH the process will run with (env may change it).
+            return sh.Command(argv[0], search_paths=self._env.get("PATH", os.defpath).split(os.pathsep))
         except sh.CommandNotFound as exc:
             raise CommandNotFound("executable not found", argv) from exc
 

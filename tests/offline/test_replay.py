@@ -23,7 +23,7 @@ def _replay_tracker(path: Path, tmp_path: Path):
                                      runner=runner)
 
 
-@pytest.mark.parametrize("backend", ["ctr", "docker"])
+@pytest.mark.parametrize("backend", ["ctr", "docker", "nerdctl"])
 def test_there_are_recordings_for_every_scenario(backend):
     versions = {p.parent for p in RECORDINGS if p.parent.parent.name == backend}
     assert versions, f"no recordings under fixtures/{backend}: run the live suite with --record-fixtures"
