@@ -43,7 +43,7 @@ class Raw:
         """IDs (ctr) or names (docker) of every container."""
         if self.backend == "ctr":
             return self("containers", "list", "--quiet").stdout.split()
-        return [n.lstrip("/") for n in self("ps", "-a", "--format", "{{.Names}}").stdout.split()]
+        return self("ps", "--all", "--quiet", "--no-trunc").stdout.split()
 
     def labels(self, name: str) -> dict[str, str]:
         import json

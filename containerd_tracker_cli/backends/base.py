@@ -65,7 +65,8 @@ class ContainerBackend(abc.ABC):
         and one task listing)."""
 
     @abc.abstractmethod
-    def create_container(self, spec: ContainerSpec) -> None: ...
+    def create_container(self, spec: ContainerSpec) -> str:
+        """Create it; return its container ID (the job ID)."""
 
     @abc.abstractmethod
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None: ...

@@ -27,6 +27,9 @@ TEMPLATE = "jobTemplate"
 PREFIX = "containerd-tracker/"
 TEMPLATE_CHUNK = PREFIX + "jobTemplate."
 OWNER = PREFIX + "owner"
+#: Names the job's folder in the state directory. It is the container ID with
+#: ctr; nerdctl and docker choose their own IDs, known only after creation.
+KEY = PREFIX + "key"
 HOLD = PREFIX + "hold"
 LOG_URI = PREFIX + "log-uri"
 STDOUT = PREFIX + "stdout"

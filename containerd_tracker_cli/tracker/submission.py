@@ -99,8 +99,9 @@ def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig])
     return args
 
 
-def make_job_id(job_name: str | None, token: str) -> str:
-    """Readable, unique even when jobs share a name: ``<name>-<token>``."""
+def make_key(job_name: str | None, token: str) -> str:
+    """Readable, unique even when jobs share a name: ``<name>-<token>``.
+    The container ID with ctr; the container name with nerdctl/docker."""
     slug = _ID_UNSAFE.sub("-", job_name or "").strip("-._")[:48]
     return f"{slug or 'job'}-{token}"
 
@@ -123,7 +124,7 @@ def expand_path(path: str, index: int | None) -> Path:
 
 @dataclass
 class Plan:
-    job_id: str
+    key: str
     spec: ContainerSpec
     stdout: Path
     stderr: Path
@@ -136,7 +137,7 @@ class Plan:
 def plan(
     template: JobTemplate,
     *,
-    job_id: str,
+    key: str,
     image: str,
     session: str,
     owner: str,
@@ -145,13 +146,13 @@ def plan(
     index: int | None = None,
 ) -> Plan:
     """Everything needed to create the job, nothing created yet."""
-    stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(job_id)
+    stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(key)
     if template.join_files:
         stderr = stdout
     elif template.error_path:
         stderr = expand_path(template.error_path, index)
     elif template.output_path:
-        stderr = state.default_error(job_id)  # keep stderr, apart, where the tracker keeps output
+        stderr = state.default_error(key)  # keep stderr, apart, where the tracker keeps output
     else:
         stderr = stdout
     stdin = expand_path(template.input_path, index) if template.input_path else None
@@ -168,6 +169,7 @@ def plan(
         L.DRMAA2: "true",
         L.SESSION: session,
         L.OWNER: owner,
+        L.KEY: key,
         L.STDOUT: str(stdout),
         L.STDERR: str(stderr),
     }
@@ -182,7 +184,7 @@ def plan(
     labels.update(L.encode_template(template))
     mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []
     spec = ContainerSpec(
-        id=job_id,
+        id=key,
         image=image,
         args=process_args(template, image_config),
         env=env,
@@ -191,7 +193,7 @@ def plan(
         mounts=mounts,
     )
     return Plan(
-        job_id=job_id,
+        key=key,
         spec=spec,
         stdout=stdout,
         stderr=stderr,

@@ -51,6 +51,12 @@ SAFETY_POLL = 5.0
 UNPROVEN_POLL = 0.5
 
 
+def _key(info: ContainerInfo) -> str:
+    """The job's folder in the state directory (jobs made before the key
+    label existed, and drmaa2os' jobs, use the container ID)."""
+    return info.labels.get(L.KEY) or info.id
+
+
 def default_job_owner() -> str:
     """The user of this process, as jobs record their owner."""
     import getpass
@@ -181,7 +187,7 @@ class ContainerdJobTracker(JobTracker):
             if job_id not in observed:
                 raise JobNotFoundError(f"job {job_id!r} not found in namespace {self.namespace!r}")
             self._owned(observed[job_id].info)
-        exits = {job_id: ExitRecord.from_labels(o.info.labels) or self.state.read_exit(job_id)
+        exits = {job_id: ExitRecord.from_labels(o.info.labels) or self.state.read_exit(_key(o.info))
                  for job_id, o in observed.items()}
         for job_id, (_, task) in observed.items():
             if exits[job_id] is None and task is not None and task.exit_status is not None:
@@ -199,7 +205,8 @@ class ContainerdJobTracker(JobTracker):
             started = task.started_at if task is not None else None
             if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
                 task = None  # its exit is recorded: the task is gone or about to be
-            job = jobs[job_id] = _Job(info, task, exits[job_id], self.state.pid_file(job_id).exists(), started)
+            dispatched = self.state.pid_file(_key(info)).exists()
+            job = jobs[job_id] = _Job(info, task, exits[job_id], dispatched, started)
             if job.state in TERMINAL_STATES and not self.backend.writes_output_files:
                 self._collect_output(job)
         return jobs
@@ -207,8 +214,8 @@ class ContainerdJobTracker(JobTracker):
     def _collect_output(self, job: _Job) -> None:
         """Copy what the CLI kept of a finished job's streams into its output
         files, once (the first process to claim the marker does it)."""
-        job_id = job.info.id
-        marker = self.state.job_dir(job_id) / "output-collected"
+        job_id, key = job.info.id, _key(job.info)
+        marker = self.state.job_dir(key) / "output-collected"
         try:
             marker.parent.mkdir(parents=True, exist_ok=True)
             with open(marker, "x"):
@@ -218,7 +225,7 @@ class ContainerdJobTracker(JobTracker):
         if job.started_at is None and job.exit is not None and job.exit.terminated_by:
             return  # never ran: nothing to collect
         stdout, stderr = self.backend.read_output(job_id)
-        out_path = job.info.labels.get(L.STDOUT) or str(self.state.default_output(job_id))
+        out_path = job.info.labels.get(L.STDOUT) or str(self.state.default_output(key))
         err_path = job.info.labels.get(L.STDERR) or out_path
         with open(out_path, "a") as out:
             out.write(stdout)
@@ -332,10 +339,10 @@ class ContainerdJobTracker(JobTracker):
     def _submit(self, template: JobTemplate, image: ImageRecord, index: int | None = None) -> str:
         from . import submission
 
-        job_id = submission.make_job_id(template.job_name, self.runner.unique_token())
+        key = submission.make_key(template.job_name, self.runner.unique_token())
         plan = submission.plan(
             template,
-            job_id=job_id,
+            key=key,
             image=image.name,
             session=self.session_name,
             owner=self.job_owner,
@@ -343,8 +350,8 @@ class ContainerdJobTracker(JobTracker):
             image_config=lambda: self._image_config(image),
             index=index,
         )
-        job_dir = self.state.job_dir(job_id)
-        created = False
+        job_dir = self.state.job_dir(key)
+        job_id: str | None = None
         try:
             job_dir.mkdir(parents=True, exist_ok=True)
             for path in plan.files:
@@ -353,20 +360,19 @@ class ContainerdJobTracker(JobTracker):
                         pass
                 except OSError as exc:
                     raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
-            self.backend.create_container(plan.spec)
-            created = True
+            job_id = self.backend.create_container(plan.spec)
             if not plan.hold:
-                self._start(job_id, plan.log_uri, has_stdin=plan.stdin is not None)
+                self._start(job_id, key, plan.log_uri, has_stdin=plan.stdin is not None)
         except BaseException:
-            if created:
+            if job_id is not None:
                 self._discard([job_id])
-            self.state.remove_job(job_id)
+            self.state.remove_job(key)
             raise
         return job_id
 
-    def _start(self, job_id: str, log_uri: str, *, has_stdin: bool) -> None:
+    def _start(self, job_id: str, key: str, log_uri: str, *, has_stdin: bool) -> None:
         try:
-            self.backend.start_task(job_id, log_uri=log_uri, pid_file=str(self.state.pid_file(job_id)))
+            self.backend.start_task(job_id, log_uri=log_uri, pid_file=str(self.state.pid_file(key)))
         except BackendError as exc:
             stderr = exc.stderr or ""
             if has_stdin and "/bin/sh" in stderr:
@@ -385,7 +391,8 @@ class ContainerdJobTracker(JobTracker):
         ids = list(job_ids)
         if not ids:
             return
-        tasks = {cid: o.task for cid, o in self.backend.observe(ids).items() if o.task is not None}
+        observed = self.backend.observe(ids)
+        tasks = {cid: o.task for cid, o in observed.items() if o.task is not None}
         for cid in ids:
             task = tasks.get(cid)
             if task and task.status not in (TaskStatus.STOPPED, TaskStatus.CREATED):
@@ -403,7 +410,7 @@ class ContainerdJobTracker(JobTracker):
             time.sleep(0.1)
         self.backend.delete_containers(ids)
         for cid in ids:
-            self.state.remove_job(cid)
+            self.state.remove_job(_key(observed[cid].info) if cid in observed else cid)
 
     # ------------------------------------------------------------ state & info
     def job_state(self, job_id: str) -> tuple[JobState, str]:
@@ -429,7 +436,7 @@ class ContainerdJobTracker(JobTracker):
 
         job = self._observe(job_id)
         info, labels = job.info, job.info.labels
-        pid_file = self.state.pid_file(job_id)
+        pid_file = self.state.pid_file(_key(info))
         dispatch = job.started_at
         if pid_file.exists():
             dispatch = datetime.fromtimestamp(pid_file.stat().st_mtime, tz=timezone.utc)
@@ -494,8 +501,10 @@ class ContainerdJobTracker(JobTracker):
         elif action == "release":
             if self.backend.mutable_labels:
                 self.backend.set_labels(job_id, {L.HOLD: ""})
-            self._start(job_id, job.info.labels.get(L.LOG_URI) or self.state.log_uri(
-                self.state.default_output(job_id), self.state.default_output(job_id)), has_stdin=False)
+            key = _key(job.info)
+            log_uri = job.info.labels.get(L.LOG_URI) or self.state.log_uri(
+                self.state.default_output(key), self.state.default_output(key))
+            self._start(job_id, key, log_uri, has_stdin=False)
         else:
             self._terminate(job)
 
@@ -509,7 +518,7 @@ class ContainerdJobTracker(JobTracker):
             if self.backend.mutable_labels:
                 self.backend.set_labels(job_id, record.to_labels())
             else:
-                self.state.write_exit(job_id, record)
+                self.state.write_exit(_key(job.info), record)
             return
         stop_signal = job.info.labels.get(L.STOP_SIGNAL) or "SIGTERM"
         if job.state == JobState.SUSPENDED:
@@ -578,4 +587,4 @@ class ContainerdJobTracker(JobTracker):
         if job.task is not None:
             self.backend.delete_tasks([job_id])
         self.backend.delete_containers([job_id])
-        self.state.remove_job(job_id)
+        self.state.remove_job(_key(job.info))

@@ -76,7 +76,7 @@ def test_list_job_categories_names_the_images(tracker):
 
 def test_delete_job_removes_task_container_snapshot_and_files(tracker, raw, state_dir):
     job_id = run_to_end(tracker, "true")
-    job_dir = state_dir / "jobs" / "default" / job_id
+    job_dir = state_dir / "jobs" / "default" / raw.labels(job_id)["containerd-tracker/key"]
     assert job_dir.exists()
     tracker.delete_job(job_id)
     assert job_id not in raw.containers()

@@ -121,8 +121,9 @@ class CtrBackend(ContainerBackend):
         return parsers.parse_cpu_ns(argv, done.stdout)
 
     # -- changes --------------------------------------------------------
-    def create_container(self, spec: ContainerSpec) -> None:
+    def create_container(self, spec: ContainerSpec) -> str:
         self._run(self.commands.create(spec))
+        return spec.id  # ctr takes the ID it is given
 
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
         self._run(self.commands.start(container_id, log_uri, pid_file), container_id=container_id)

@@ -6,8 +6,8 @@ Differences from ctr that the tracker relies on, stated as capabilities:
 * ``mutable_labels`` is False: labels are fixed at creation;
 * ``writes_output_files`` is False: the CLI keeps the streams, and
   ``read_output`` fetches them (``logs``, stdout and stderr apart).
-A job's ID is the container *name* (both CLIs accept it everywhere), so the
-tracker's IDs read the same whichever backend made them.
+A job's ID is the container ID, as with ctr, so every CLI and every backend
+names a job the same way; the readable ``<name>-<token>`` is its name.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from . import parsers
 from .commands import DockerCompatCommands
 
 DEFAULT_TIMEOUT = 30.0
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _MISSING = re.compile(r"[Nn]o such (?:container|object)|not found")
 _UNREACHABLE = (
     "cannot connect to the docker daemon",
@@ -80,8 +81,8 @@ class DockerCompatBackend(ContainerBackend):
         return versions.get("server") or versions.get("containerd") or versions["client"]
 
     def list_container_ids(self, labels: Mapping[str, str]) -> list[str]:
-        argv = self.commands.list_names(labels)
-        return [line.strip().lstrip("/") for line in self._run(argv).stdout.splitlines() if line.strip()]
+        argv = self.commands.list_ids(labels)
+        return [line.strip() for line in self._run(argv).stdout.splitlines() if line.strip()]
 
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
         """One ``container inspect`` for all: found ones print, missing ones
@@ -97,13 +98,14 @@ class DockerCompatBackend(ContainerBackend):
             self._raise(done, None)
         found = {}
         for item in parsers.parse_inspect(argv, done.stdout):
-            key = item.name if item.name in names else item.info.id
-            if key not in names:
+            # Asked by ID (the job ID) as a rule; by name also answers.
+            asked = item.info.id if item.info.id in names else item.name
+            if asked not in names:
                 continue
-            info = item.info.model_copy(update={"id": key})
-            task = item.task.model_copy(update={"container_id": key, "started_at": item.started_at}) \
+            info = item.info.model_copy(update={"id": asked})
+            task = item.task.model_copy(update={"container_id": asked, "started_at": item.started_at}) \
                 if item.task else None
-            found[key] = Observed(info, task)
+            found[asked] = Observed(info, task)
         return found
 
     def container_info(self, container_id: str) -> ContainerInfo:
@@ -121,8 +123,16 @@ class DockerCompatBackend(ContainerBackend):
         return done.stdout, done.stderr
 
     # -- changes --------------------------------------------------------
-    def create_container(self, spec: ContainerSpec) -> None:
-        self._run(self.commands.create(spec))
+    def create_container(self, spec: ContainerSpec) -> str:
+        """The CLI picks the container ID (printed on the last line); ``spec.id``
+        becomes the container's name."""
+        argv = self.commands.create(spec)
+        done = self._run(argv)
+        lines = done.stdout.strip().splitlines()
+        if not lines or not _HEX_ID.match(lines[-1].strip()):
+            self._run(self.commands.remove([spec.id]), allow_failure=True)
+            raise CliParseError(argv, "no container ID printed", done.stdout)
+        return lines[-1].strip()
 
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
         # The CLI's own logging keeps the streams; log_uri and pid_file are ctr's.

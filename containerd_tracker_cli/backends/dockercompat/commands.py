@@ -27,8 +27,8 @@ class DockerCompatCommands:
     def version(self) -> list[str]:
         return [*self.base(), "version", "--format", JSON]
 
-    def list_names(self, labels: Mapping[str, str]) -> list[str]:
-        argv = [*self.base(), "ps", "--all", "--no-trunc", "--format", "{{.Names}}"]
+    def list_ids(self, labels: Mapping[str, str]) -> list[str]:
+        argv = [*self.base(), "ps", "--all", "--quiet", "--no-trunc"]
         for key, value in labels.items():
             argv += ["--filter", f"label={key}={value}"]
         return argv
