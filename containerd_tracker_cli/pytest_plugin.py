@@ -389,6 +389,8 @@ def containerd_tracker_factory(containerd_recording: ContainerdRecording) -> Cal
         kwargs.setdefault("state_dir", containerd_recording.state_dir)
         kwargs.setdefault("runner", containerd_recording.runner)
         kwargs.setdefault("job_owner", containerd_recording.job_owner)
+        # Not "auto": a recording must not depend on whether nerdctl is installed.
+        kwargs.setdefault("backend", "ctr")
         return ContainerdJobTracker(session_name, **kwargs)
 
     return make

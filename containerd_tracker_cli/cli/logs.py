@@ -28,9 +28,15 @@ def show_logs(tracker: ContainerdJobTracker, job_id: str, *, follow: bool) -> in
     out_path, err_path = paths.get("stdout"), paths.get("stderr")
     if not out_path:
         raise InvalidStateError(f"job {job_id!r} records no output file")
-    streams = [(open(out_path, "rb"), sys.stdout.buffer)]
-    if err_path and err_path != out_path:
-        streams.append((open(err_path, "rb"), sys.stderr.buffer))
+    streams = []
+    try:
+        streams.append((open(out_path, "rb"), sys.stdout.buffer))
+        if err_path and err_path != out_path:
+            streams.append((open(err_path, "rb"), sys.stderr.buffer))
+    except OSError as exc:
+        for source, _ in streams:
+            source.close()
+        raise InvalidStateError(f"cannot read the output of job {job_id!r}: {exc}") from exc
     try:
         for source, sink in streams:
             _copy(source, sink)

@@ -19,9 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     head, command = split_command(list(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(head)
     if args.action in JOB_COMMANDS:
-        if extra and extra[0].startswith("-"):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.command = extra + command  # `run --image x sleep 5` works without `--` too
+        if extra:
+            # Without "--", a job's own options would be read as ours (-o, -e …).
+            parser.error(f"put the job's command after '--': {' '.join(extra)}")
+        args.command = command
     elif extra or command:
         parser.error(f"unrecognized arguments: {' '.join(extra + command)}")
     from ..drmaa2.errors import DrmaaError
@@ -242,15 +243,22 @@ def cmd_wait(args: argparse.Namespace) -> int:
     from ..drmaa2.states import TERMINAL_STATES, JobState
     from .output import Progress, emit_json, table
 
+    import time
+
     tracker = _tracker(args)
     states = [JobState.parse(s) for s in args.state]
     progress = Progress("waiting: reached")
-    rows: list[tuple[str, JobState, int | None]] = []
+    reached = 0
+    # --timeout bounds the whole command, not each job in turn.
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
 
     def wait_one(job_id: str) -> tuple[str, JobState, int | None]:
-        tracker.wait(job_id, args.timeout, *states)
+        nonlocal reached
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        tracker.wait(job_id, left, *states)
         info = tracker.job_info(job_id)
-        progress(len(rows) + 1, len(args.ids))
+        reached += 1
+        progress(reached, len(args.ids))
         return job_id, info.state, info.exit_status
 
     try:

@@ -24,7 +24,9 @@ import time
 from typing import Callable, Iterable
 
 from ..backends.base import ContainerBackend, EventStream
+from ..backends.errors import ContainerNotFound
 from ..backends.models import Event
+from ..drmaa2.errors import DrmaaError
 from .labels import ExitRecord
 
 log = logging.getLogger(__name__)
@@ -79,18 +81,28 @@ class ExitRecorder:
             self.backend.prove_subscribed(events, ids[0], self.new_token(), on_event=take,
                                           timeout=self.settle_timeout)
         codes, failed = self.backend.delete_tasks(ids)
-        deadline = time.monotonic() + self.settle_timeout
-        while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
-            event = events.next(min(remaining, 0.5))
-            if event is not None:
-                take(event)
-            elif set(ids) - set(seen) <= set(failed):
-                # Only tasks someone else deleted are missing: read their labels.
-                for cid in set(failed) - set(seen):
-                    record = ExitRecord.from_labels(self.backend.container_info(cid).labels)
-                    if record:
-                        seen[cid] = record
-
+        # From here containerd no longer holds these statuses: whatever fails
+        # below, what was learnt is written before any error goes up.
+        problem: BaseException | None = None
+        try:
+            deadline = time.monotonic() + self.settle_timeout
+            while set(ids) - set(seen) and (remaining := deadline - time.monotonic()) > 0:
+                event = events.next(min(remaining, 0.5))
+                if event is not None:
+                    take(event)
+                elif set(ids) - set(seen) <= set(failed):
+                    # Only tasks someone else deleted are missing: read their labels.
+                    for cid in set(failed) - set(seen):
+                        try:
+                            record = ExitRecord.from_labels(self.backend.container_info(cid).labels)
+                        except ContainerNotFound:
+                            failed[cid] = "container deleted meanwhile"
+                            seen.setdefault(cid, None)  # type: ignore[arg-type]
+                            continue
+                        if record:
+                            seen[cid] = record
+        except DrmaaError as exc:  # a broken event stream: fall back to ctr's stderr
+            problem = exc
         results: dict[str, ExitRecord | None] = {}
         for cid in ids:
             record = seen.get(cid)
@@ -98,6 +110,12 @@ class ExitRecorder:
                 log.warning("no delete event for %s; exit status from ctr, finish time unknown", cid)
                 record = ExitRecord(codes[cid], None, cpu.get(cid))
             if record is not None and cid not in failed:
-                self.backend.set_labels(cid, record.to_labels())
+                try:
+                    self.backend.set_labels(cid, record.to_labels())
+                except DrmaaError as exc:
+                    log.error("exit of %s (%s) could not be recorded: %s", cid, record, exc)
+                    problem = problem or exc
             results[cid] = record
+        if problem is not None and not any(results.values()):
+            raise problem
         return results

@@ -8,7 +8,9 @@ process that can reach containerd sees them, whatever its state directory.
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
+import zlib
 import signal
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,7 +72,11 @@ def decode_template(labels: Mapping[str, str]) -> JobTemplate | None:
     if not chunks:
         return None
     packed = "".join(v for _, v in chunks)
-    return JobTemplate.model_validate_json(gzip.decompress(base64.b64decode(packed)))
+    try:
+        raw = gzip.decompress(base64.b64decode(packed))
+    except (OSError, EOFError, zlib.error, binascii.Error) as exc:  # a damaged label set
+        raise ValueError(f"template labels do not decode: {exc}") from exc
+    return JobTemplate.model_validate_json(raw)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ STDIN_MOUNT = "/.containerd-tracker/stdin"
 STDIN_WRAPPER = ["/bin/sh", "-c", 'exec "$@" < ' + STDIN_MOUNT, "sh"]
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_SEPARATORS = re.compile(r"[._-]{2,}")
 
 
 def _unsupported(template: JobTemplate) -> list[str]:
@@ -102,7 +103,8 @@ def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig])
 def make_key(job_name: str | None, token: str) -> str:
     """Readable, unique even when jobs share a name: ``<name>-<token>``.
     The container ID with ctr; the container name with nerdctl/docker."""
-    slug = _ID_UNSAFE.sub("-", job_name or "").strip("-._")[:48]
+    # containerd IDs: alphanumeric runs joined by single '.', '_' or '-'.
+    slug = _SEPARATORS.sub("-", _ID_UNSAFE.sub("-", job_name or "")).strip("-._")[:48].strip("-._")
     return f"{slug or 'job'}-{token}"
 
 
@@ -179,7 +181,7 @@ def plan(
         labels[L.ARRAY_INDEX] = str(index)
     if template.submit_as_hold:
         labels[L.HOLD] = "true"
-    log_uri = state.log_uri(stdout, stderr)
+    log_uri = state.log_uri(stdout, stderr, state.logging_marker(key))
     labels[L.LOG_URI] = log_uri
     labels.update(L.encode_template(template))
     mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []

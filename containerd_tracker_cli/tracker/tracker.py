@@ -20,6 +20,7 @@ from ..drmaa2.errors import (
     DrmaaError,
     DrmaaTimeoutError,
     InvalidArgumentError,
+    InternalError,
     InvalidStateError,
     JobNotFoundError,
     UnsupportedAttributeError,
@@ -103,8 +104,10 @@ class ContainerdJobTracker(JobTracker):
         cli_timeout: float = 30.0,
         job_owner: str | None = None,
     ) -> None:
-        if not isinstance(session_name, str) or not session_name:
-            raise InvalidArgumentError("session_name must be a non-empty string")
+        if not isinstance(session_name, str) or not session_name.strip() or session_name != session_name.strip() \
+                or any(ord(c) < 32 for c in session_name) or len(session_name) > 256:
+            raise InvalidArgumentError(
+                f"invalid session name {session_name!r}: printable, no surrounding spaces, at most 256 characters")
         if pull_policy not in PULL_POLICIES:
             raise InvalidArgumentError(f"pull_policy must be one of {', '.join(PULL_POLICIES)}")
         self.session_name = session_name
@@ -199,6 +202,7 @@ class ContainerdJobTracker(JobTracker):
         if unrecorded:
             harvested = self._exits.harvest(unrecorded, events)
             exits.update({k: v for k, v in harvested.items() if v is not None})
+
         jobs = {}
         for job_id in wanted:
             info, task = observed[job_id]
@@ -207,30 +211,51 @@ class ContainerdJobTracker(JobTracker):
                 task = None  # its exit is recorded: the task is gone or about to be
             dispatched = self.state.pid_file(_key(info)).exists()
             job = jobs[job_id] = _Job(info, task, exits[job_id], dispatched, started)
-            if job.state in TERMINAL_STATES and not self.backend.writes_output_files:
-                self._collect_output(job)
+            if job.state in TERMINAL_STATES:
+                self._settle_output(job)
         return jobs
+
+    def _settle_output(self, job: _Job) -> None:
+        """An ended job's output files are complete before anyone is told it
+        ended: wait for ctr's logger to drain, or copy what the CLI kept."""
+        if not self.backend.writes_output_files:
+            self._collect_output(job)
+            return
+        marker = self.state.marker_of(job.info.labels.get(L.LOG_URI, ""))
+        if marker is not None and job.task is None and not self.state.await_marker_gone(marker):
+            log.warning("output of job %s may still be incomplete", job.info.id)
 
     def _collect_output(self, job: _Job) -> None:
         """Copy what the CLI kept of a finished job's streams into its output
         files, once (the first process to claim the marker does it)."""
         job_id, key = job.info.id, _key(job.info)
-        marker = self.state.job_dir(key) / "output-collected"
+        done = self.state.job_dir(key) / "output-collected"
+        claim = done.with_name("output-collecting")
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            with open(marker, "x"):
+            done.parent.mkdir(parents=True, exist_ok=True)
+            if done.exists():
+                return
+            with open(claim, "x"):
                 pass
-        except FileExistsError:
+        except FileExistsError:  # another process is at it
             return
-        if job.started_at is None and job.exit is not None and job.exit.terminated_by:
-            return  # never ran: nothing to collect
-        stdout, stderr = self.backend.read_output(job_id)
-        out_path = job.info.labels.get(L.STDOUT) or str(self.state.default_output(key))
-        err_path = job.info.labels.get(L.STDERR) or out_path
-        with open(out_path, "a") as out:
-            out.write(stdout)
-        with open(err_path, "a") as err:
-            err.write(stderr)
+        except OSError as exc:
+            raise InternalError(f"cannot record the output of job {job_id!r}: {exc}") from exc
+        try:
+            stdout, stderr = self.backend.read_output(job_id)
+            out_path = job.info.labels.get(L.STDOUT) or str(self.state.default_output(key))
+            err_path = job.info.labels.get(L.STDERR) or out_path
+            with open(out_path, "a") as out:
+                out.write(stdout)
+            with open(err_path, "a") as err:
+                err.write(stderr)
+            claim.rename(done)  # only now: a failure leaves it to be done again
+        except OSError as exc:
+            claim.unlink(missing_ok=True)
+            raise InternalError(f"cannot write the output of job {job_id!r}: {exc}") from exc
+        except BaseException:
+            claim.unlink(missing_ok=True)
+            raise
 
     # ------------------------------------------------------------ listing
     def _session_labels(self) -> dict[str, str]:
@@ -326,15 +351,23 @@ class ContainerdJobTracker(JobTracker):
         return images[ref]
 
     def _image_config(self, image: ImageRecord) -> ImageConfig:
-        if image.digest not in self._image_configs:
-            cached = self.state.cached_image_config(image.digest)
+        """Cached by content digest (immutable); an image without a usable
+        digest is asked every time rather than risk another image's config."""
+        key = image.digest if image.digest.startswith(("sha256:", "id:")) else None
+        if key is None:
+            return self.backend.image_config(image)
+        if key not in self._image_configs:
+            cached = self.state.cached_image_config(key)
             if cached is not None:
                 config = ImageConfig.model_validate(cached)
             else:
                 config = self.backend.image_config(image)
-                self.state.cache_image_config(image.digest, config.model_dump())
-            self._image_configs[image.digest] = config
-        return self._image_configs[image.digest]
+                try:
+                    self.state.cache_image_config(key, config.model_dump())
+                except OSError as exc:
+                    log.warning("cannot cache the config of %s: %s", image.name, exc)
+            self._image_configs[key] = config
+        return self._image_configs[key]
 
     def _submit(self, template: JobTemplate, image: ImageRecord, index: int | None = None) -> str:
         from . import submission
@@ -352,25 +385,43 @@ class ContainerdJobTracker(JobTracker):
         )
         job_dir = self.state.job_dir(key)
         job_id: str | None = None
+        made: list[Path] = []
         try:
-            job_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                job_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
             for path in plan.files:
+                existed = path.exists()
                 try:
                     with open(path, "a"):
                         pass
                 except OSError as exc:
                     raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
+                if not existed:
+                    made.append(path)
             job_id = self.backend.create_container(plan.spec)
             if not plan.hold:
                 self._start(job_id, key, plan.log_uri, has_stdin=plan.stdin is not None)
         except BaseException:
-            if job_id is not None:
-                self._discard([job_id])
-            self.state.remove_job(key)
+            try:
+                # A create that failed half-way (timeout, interrupt) may have made
+                # the container all the same: it carries the key as ID or name.
+                self._discard([job_id or key], missing_ok=True)
+            except Exception as cleanup:  # noqa: BLE001 - the original error matters more
+                log.error("could not remove what the failed submission left: %s", cleanup)
+            finally:
+                self.state.remove_job(key)
+                for path in made:
+                    if path.exists() and path.stat().st_size == 0:
+                        path.unlink()
             raise
         return job_id
 
     def _start(self, job_id: str, key: str, log_uri: str, *, has_stdin: bool) -> None:
+        marker = self.state.marker_of(log_uri)
+        if marker is not None:
+            marker.parent.mkdir(parents=True, exist_ok=True)  # the logger writes it there
         try:
             self.backend.start_task(job_id, log_uri=log_uri, pid_file=str(self.state.pid_file(key)))
         except BackendError as exc:
@@ -385,13 +436,17 @@ class ContainerdJobTracker(JobTracker):
                 "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=stderr
             ) from exc
 
-    def _discard(self, job_ids: Iterable[str]) -> None:
+    def _discard(self, job_ids: Iterable[str], *, missing_ok: bool = False) -> None:
         """Remove jobs whatever their state: kill, delete task and container
         (with its snapshot), forget their files. Only for our own rollback."""
         ids = list(job_ids)
         if not ids:
             return
         observed = self.backend.observe(ids)
+        if missing_ok:
+            ids = [cid for cid in ids if cid in observed]
+            if not ids:
+                return
         tasks = {cid: o.task for cid, o in observed.items() if o.task is not None}
         for cid in ids:
             task = tasks.get(cid)
@@ -499,12 +554,13 @@ class ContainerdJobTracker(JobTracker):
                     "submit it with submit_as_hold instead")
             self.backend.set_labels(job_id, {L.HOLD: "true"})
         elif action == "release":
-            if self.backend.mutable_labels:
-                self.backend.set_labels(job_id, {L.HOLD: ""})
             key = _key(job.info)
+            output = self.state.default_output(key)
             log_uri = job.info.labels.get(L.LOG_URI) or self.state.log_uri(
-                self.state.default_output(key), self.state.default_output(key))
+                output, output, self.state.logging_marker(key))
             self._start(job_id, key, log_uri, has_stdin=False)
+            if self.backend.mutable_labels:  # only once it runs: a failed start stays held
+                self.backend.set_labels(job_id, {L.HOLD: ""})
         else:
             self._terminate(job)
 
@@ -521,15 +577,24 @@ class ContainerdJobTracker(JobTracker):
                 self.state.write_exit(_key(job.info), record)
             return
         stop_signal = job.info.labels.get(L.STOP_SIGNAL) or "SIGTERM"
-        if job.state == JobState.SUSPENDED:
-            self.backend.resume_task(job_id)  # a frozen process cannot act on a signal
-        self.backend.kill_task(job_id, stop_signal)
+        try:
+            if job.state == JobState.SUSPENDED:
+                self.backend.resume_task(job_id)  # a frozen process cannot act on a signal
+            self.backend.kill_task(job_id, stop_signal)
+        except BackendError:
+            if self._observe(job_id).state in TERMINAL_STATES:
+                return  # it ended on its own meanwhile: terminated all the same
+            raise
         try:
             self.wait(job_id, self.terminate_grace, JobState.DONE, JobState.FAILED)
             return
         except DrmaaTimeoutError:
             log.info("job %s ignored %s for %.0f s; sending SIGKILL", job_id, stop_signal, self.terminate_grace)
-        self.backend.kill_task(job_id, "SIGKILL")
+        try:
+            self.backend.kill_task(job_id, "SIGKILL")
+        except BackendError:
+            if self._observe(job_id).state not in TERMINAL_STATES:
+                raise
         self.wait(job_id, 60.0, JobState.DONE, JobState.FAILED)
 
     # ------------------------------------------------------------ waiting
@@ -541,7 +606,10 @@ class ContainerdJobTracker(JobTracker):
         subscription is proven live before the state is read, so a change just
         before the wait began is never missed.
         """
-        wanted = frozenset(JobState.parse(s) for s in states) or TERMINAL_STATES
+        try:
+            wanted = frozenset(JobState.parse(s) for s in states) or TERMINAL_STATES
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from exc
         forever = timeout is None or timeout < 0 or math.isinf(timeout)
         deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
 
@@ -549,6 +617,9 @@ class ContainerdJobTracker(JobTracker):
             job = self._observe(job_id, events)
             if job.state in wanted:
                 return True
+            if job.state == JobState.UNDETERMINED and job.task is None:
+                raise InvalidStateError(
+                    f"job {job_id!r} is {job.state} ({job.sub_state}) and will change no more")
             if job.state in TERMINAL_STATES and not (wanted & TERMINAL_STATES):
                 raise InvalidStateError(
                     f"job {job_id!r} has ended ({job.state}) and will never be "
@@ -559,7 +630,7 @@ class ContainerdJobTracker(JobTracker):
         if reached():
             return
         if time.monotonic() >= deadline:
-            raise DrmaaTimeoutError(f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s")
+            raise DrmaaTimeoutError(f"job {job_id!r} did not reach {self._names(wanted)} within {timeout:.3g} s")
         with self.backend.events([job_id]) as events:
             proven = self.backend.prove_subscribed(events, job_id, self.runner.unique_token())
             # Any event of this job may change its state; so may nothing, if
@@ -569,7 +640,7 @@ class ContainerdJobTracker(JobTracker):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DrmaaTimeoutError(
-                        f"job {job_id!r} did not reach {self._names(wanted)} within {timeout} s"
+                        f"job {job_id!r} did not reach {self._names(wanted)} within {timeout:.3g} s"
                     )
                 events.next(min(remaining, poll))
 
@@ -582,7 +653,8 @@ class ContainerdJobTracker(JobTracker):
         """Remove a Done/Failed job: its task, container, snapshot and the
         tracker's own files for it (output files the user named are kept)."""
         job = self._observe(job_id)
-        if job.state not in TERMINAL_STATES:
+        lost = job.state == JobState.UNDETERMINED and job.task is None  # its task is gone for good
+        if job.state not in TERMINAL_STATES and not lost:
             raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
         if job.task is not None:
             self.backend.delete_tasks([job_id])

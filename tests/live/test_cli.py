@@ -86,7 +86,8 @@ def test_errors_are_one_line_on_stderr_with_exit_1(cli):
 
 
 def test_usage_errors_exit_2(cli):
-    for args in (["bogus"], ["run"], ["wait", "x", "--state", "sleeping"], ["run", "--image", "b", "-e", "=x"]):
+    for args in (["bogus"], ["run"], ["wait", "x", "--state", "sleeping"], ["run", "--image", "b", "-e", "=x"],
+                 ["run", "--image", "busybox", "echo", "-o", "/tmp/x"]):  # the job's -o is not ours
         done = cli(*args, check=False)
         assert done.returncode == 2, args
         assert "Traceback" not in done.stderr

@@ -71,3 +71,11 @@ def test_a_missing_ctr_is_a_communication_error(tmp_path, containerd):
     tracker = ContainerdJobTracker("faults", backend=backend, state_dir=tmp_path)
     with pytest.raises(DrmCommunicationError, match="not installed"):
         tracker.list_jobs()
+
+
+def test_an_unreachable_docker_engine_is_a_communication_error(tmp_path, dockerd):
+    tracker = ContainerdJobTracker("faults", address=f"unix://{tmp_path}/absent.sock", backend="docker",
+                                   state_dir=tmp_path, cli_timeout=60)
+    with pytest.raises(DrmCommunicationError, match="cannot reach docker") as caught:
+        tracker.list_jobs()
+    assert "absent.sock" in str(caught.value)

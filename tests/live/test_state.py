@@ -152,3 +152,20 @@ def test_exit_status_is_kept_in_containerd_labels(tracker, ctr):
     labels = json.loads(ctr("containers", "info", job_id).stdout)["Labels"]
     assert labels["containerd-tracker/exit-status"] == "9"
     assert "containerd-tracker/finish-time" in labels
+
+
+@pytest.mark.backends("ctr")
+def test_a_task_deleted_behind_the_trackers_back_is_undetermined_not_a_dead_end(tracker, raw):
+    from containerd_tracker_cli import InvalidStateError
+
+    job_id = submit(tracker, "sleep", "30")
+    raw.kill(job_id, "SIGKILL")
+    deadline = time.monotonic() + 30
+    while not raw.stopped(job_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    raw("tasks", "delete", job_id)  # the status is gone for good
+    assert tracker.job_state(job_id)[0] == JobState.UNDETERMINED
+    with pytest.raises(InvalidStateError, match="will change no more"):
+        tracker.wait(job_id, None)
+    tracker.delete_job(job_id)
+    assert job_id not in raw.containers()

@@ -102,7 +102,7 @@ def test_output_path_alone_keeps_stderr_in_the_state_dir(tracker, tmp_path, stat
 
 
 def test_input_path_is_the_jobs_stdin(tracker, tmp_path):
-    source = tmp_path / "in.txt"
+    source = tmp_path / "in, put:1.txt"  # a comma and a colon must not break the mount
     source.write_text("line one\nline two\n")
     job_id = run_to_end(tracker, "wc", "-l", input_path=str(source))
     assert output_of(tracker, job_id).strip() == "2"

@@ -99,3 +99,16 @@ def test_a_probe_made_before_the_subscription_is_live_is_repeated(backend):
     events = LateEvents(backend)
     assert backend.prove_subscribed(events, "j1", "tok", timeout=5) is True
     assert backend.set_labels.call_count == 2
+
+
+def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(backend):
+    from containerd_tracker_cli.backends.errors import ContainerNotFound
+
+    deleted = Event(timestamp=T0, namespace="default", topic="/tasks/delete",
+                    payload={"container_id": "y", "exit_status": 7, "exited_at": T0})
+    backend.events.return_value = Events([probe_event("x", "tok"), deleted])
+    backend.delete_tasks.return_value = ({"y": 7}, {"x": "not found"})
+    backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
+    results = ExitRecorder(backend, lambda: "tok", settle_timeout=1).harvest(["x", "y"])
+    assert results["y"] == ExitRecord(7, T0, 5_000_000)
+    backend.set_labels.assert_any_call("y", ExitRecord(7, T0, 5_000_000).to_labels())

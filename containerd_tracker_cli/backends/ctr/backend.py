@@ -6,11 +6,12 @@ import logging
 import platform
 import re
 import time
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping
 
-from ...runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
-from ..base import ContainerBackend, EventStream, Observed
-from ..errors import BackendError, CliParseError, ContainerNotFound, DaemonUnreachable
+from ...runner import Runner
+from ..base import EventStream, Observed
+from ..cli import PULL_TIMEOUT, CliBackend
+from ..errors import CliParseError, ContainerNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
 from . import parsers
 from .commands import CtrCommands
@@ -21,23 +22,23 @@ PROBE_LABEL = "containerd-tracker/probe"
 
 log = logging.getLogger(__name__)
 
-_NOT_FOUND = re.compile(r'container "(?P<id>[^"]+)" in namespace "[^"]*": not found|(?P<what>\S+) (?P<id2>\S+): not found')
-_UNREACHABLE = (
-    "connection refused",
-    "failed to dial",
-    "connection error",
-    "transport: error while dialing",
-    "context deadline exceeded",
-    "no such file or directory\" dial",
-    "dial unix",
-    "permission denied",
-)
 
 _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 
 
-class CtrBackend(ContainerBackend):
+class CtrBackend(CliBackend):
     name = "ctr"
+    daemon = "containerd"
+    not_found = re.compile(r'container "[^"]+" in namespace "[^"]*": not found')
+    unreachable = (
+        "connection refused",
+        "failed to dial",
+        "connection error",
+        "transport: error while dialing",
+        "context deadline exceeded",
+        'no such file or directory" dial',
+        "dial unix",
+    )
 
     def __init__(
         self,
@@ -57,32 +58,6 @@ class CtrBackend(ContainerBackend):
             # ctr gives up connecting well before we would kill it
             connect_timeout=min(5.0, timeout / 2),
         )
-
-    # -- plumbing -------------------------------------------------------
-    def _run(self, argv: Sequence[str], *, allow_failure: bool = False, container_id: str | None = None) -> Completed:
-        try:
-            done = self.runner.run(argv, timeout=self.timeout)
-        except CommandNotFound as exc:
-            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
-        except CommandTimeout as exc:
-            raise DaemonUnreachable(
-                f"containerd at {self.address} did not answer within {exc.timeout:g} s", argv=argv
-            ) from exc
-        if done.exit_code != 0 and not allow_failure:
-            self._raise(done, container_id)
-        return done
-
-    def _raise(self, done: Completed, container_id: str | None) -> None:
-        err = done.stderr.strip()
-        lowered = err.lower()
-        match = _NOT_FOUND.search(err)
-        if container_id and match and "not found" in lowered:
-            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
-        if any(marker in lowered for marker in _UNREACHABLE):
-            raise DaemonUnreachable(
-                f"cannot reach containerd at {self.address}", argv=done.argv, exit_code=done.exit_code, stderr=err
-            )
-        raise BackendError("ctr failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:
@@ -166,12 +141,7 @@ class CtrBackend(ContainerBackend):
         return {k: v for k, v in labels.items() if v}
 
     def events(self, container_ids: Iterable[str]) -> EventStream:
-        argv = self.commands.events(list(container_ids))
-        try:
-            stream = self.runner.stream(argv)
-        except CommandNotFound as exc:
-            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
-        return _CtrEventStream(stream)
+        return self._stream(self.commands.events(list(container_ids)), parsers.parse_event)
 
     def prove_subscribed(self, events: EventStream, container_id: str, token: str,
                          on_event: Callable[[Event], None] | None = None, timeout: float = 10.0) -> bool:
@@ -207,7 +177,7 @@ class CtrBackend(ContainerBackend):
         return parsers.parse_image_list(argv, self._run(argv).stdout)
 
     def pull_image(self, ref: str) -> None:
-        self._run(self.commands.pull(ref))
+        self._run(self.commands.pull(ref), timeout=PULL_TIMEOUT)
 
     def image_config(self, image: ImageRecord) -> ImageConfig:
         digest = image.digest
@@ -230,22 +200,3 @@ class CtrBackend(ContainerBackend):
             raise CliParseError(argv, "manifest has no config digest", str(document)[:300])
         argv = self.commands.content(config_digest)
         return parsers.parse_image_config(argv, self._run(argv).stdout)
-
-
-class _CtrEventStream(EventStream):
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-
-    def next(self, timeout: float) -> Event | None:
-        try:
-            line = self._stream.readline(timeout)
-        except StreamClosed as closed:
-            raise DaemonUnreachable(
-                "the event stream ended", argv=closed.argv, exit_code=closed.exit_code, stderr=closed.stderr
-            ) from closed
-        if line is None or not line.strip():
-            return None
-        return parsers.parse_event(self._stream.argv, line)
-
-    def close(self) -> None:
-        self._stream.close()

@@ -8,9 +8,15 @@ from typing import Iterable, Mapping
 from ..models import ContainerSpec
 
 
+def _csv_field(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\n\r') else field
+
+
 def filter_value(value: str) -> str:
     """Quote a value for a containerd filter expression."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return '"' + escaped + '"'
 
 
 def label_filter(labels: Mapping[str, str]) -> str:
@@ -60,7 +66,9 @@ class CtrCommands:
             argv += ["--cwd", spec.cwd]
         for mount in spec.mounts:
             options = "rbind:ro" if mount.read_only else "rbind:rw"
-            argv += ["--mount", f"type=bind,src={mount.source},dst={mount.destination},options={options}"]
+            # ctr reads --mount as one CSV record: quote fields a path could break.
+            fields = ["type=bind", f"src={mount.source}", f"dst={mount.destination}", f"options={options}"]
+            argv += ["--mount", ",".join(_csv_field(f) for f in fields)]
         argv += [spec.image, spec.id]
         if spec.args is not None:
             # "--" keeps ctr from reading the job's own flags (sh -c …) as its own.

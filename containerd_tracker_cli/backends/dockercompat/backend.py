@@ -12,30 +12,34 @@ names a job the same way; the readable ``<name>-<token>`` is its name.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
-from ...runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
-from ..base import ContainerBackend, EventStream, Observed
-from ..errors import BackendError, CliParseError, ContainerNotFound, DaemonUnreachable
+from ...runner import Runner
+from ..base import EventStream, Observed
+from ..cli import PULL_TIMEOUT, CliBackend
+from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
-from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord
+from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord
 from . import parsers
 from .commands import DockerCompatCommands
 
 DEFAULT_TIMEOUT = 30.0
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _MISSING = re.compile(r"[Nn]o such (?:container|object)|not found")
+# Precise on purpose: "no such file or directory" also ends a failed exec.
 _UNREACHABLE = (
-    "cannot connect to the docker daemon",
+    "cannot connect to the docker daemon",          # docker, socket missing or daemon down
+    "while trying to connect to the docker daemon",  # docker, permission denied
+    "cannot access containerd socket",               # nerdctl, socket missing
     "connection refused",
     "failed to dial",
-    "no such file or directory",
     "context deadline exceeded",
-    "permission denied",
 )
 
 
-class DockerCompatBackend(ContainerBackend):
+class DockerCompatBackend(CliBackend):
+    not_found = _MISSING
+    unreachable = _UNREACHABLE
     records_exit = True
     mutable_labels = False
     writes_output_files = False
@@ -45,34 +49,12 @@ class DockerCompatBackend(ContainerBackend):
         if flavour not in ("nerdctl", "docker"):
             raise ValueError(f"unknown flavour {flavour!r}")
         self.name = flavour
+        self.daemon = "docker" if flavour == "docker" else "containerd"
         self.runner = runner
         self.address = address
         self.namespace = namespace
         self.timeout = timeout
         self.commands = DockerCompatCommands(flavour, address, namespace, executable or flavour)
-
-    # -- plumbing -------------------------------------------------------
-    def _run(self, argv: Sequence[str], *, allow_failure: bool = False, container_id: str | None = None) -> Completed:
-        try:
-            done = self.runner.run(argv, timeout=self.timeout)
-        except CommandNotFound as exc:
-            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
-        except CommandTimeout as exc:
-            raise DaemonUnreachable(f"{self.name} at {self.address} did not answer within {exc.timeout:g} s",
-                                    argv=argv) from exc
-        if done.exit_code != 0 and not allow_failure:
-            self._raise(done, container_id)
-        return done
-
-    def _raise(self, done: Completed, container_id: str | None) -> None:
-        err = done.stderr.strip()
-        lowered = err.lower()
-        if container_id and _MISSING.search(err):
-            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
-        if any(marker in lowered for marker in _UNREACHABLE) and "exec" not in lowered:
-            raise DaemonUnreachable(f"cannot reach {self.name} at {self.address}", argv=done.argv,
-                                    exit_code=done.exit_code, stderr=err)
-        raise BackendError(f"{self.name} failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:
@@ -164,12 +146,7 @@ class DockerCompatBackend(ContainerBackend):
         raise UnsupportedOperationError(f"{self.name} cannot change a container's labels after creation")
 
     def events(self, container_ids: Iterable[str]) -> EventStream:
-        argv = self.commands.events(list(container_ids))
-        try:
-            stream = self.runner.stream(argv)
-        except CommandNotFound as exc:
-            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
-        return _JsonEventStream(stream)
+        return self._stream(self.commands.events(list(container_ids)), parsers.parse_event)
 
     def prove_subscribed(self, events: EventStream, container_id: str, token: str, on_event=None,
                          timeout: float = 10.0) -> bool:
@@ -189,7 +166,7 @@ class DockerCompatBackend(ContainerBackend):
         return images
 
     def pull_image(self, ref: str) -> None:
-        self._run(self.commands.pull(ref))
+        self._run(self.commands.pull(ref), timeout=PULL_TIMEOUT)
 
     def image_config(self, image: ImageRecord) -> ImageConfig:
         argv = self.commands.image_inspect(image.name)
@@ -202,21 +179,3 @@ class DockerCompatBackend(ContainerBackend):
                                env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
         except ValueError as exc:
             raise CliParseError(argv, str(exc), str(config)[:300]) from exc
-
-
-class _JsonEventStream(EventStream):
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-
-    def next(self, timeout: float) -> Event | None:
-        try:
-            line = self._stream.readline(timeout)
-        except StreamClosed as closed:
-            raise DaemonUnreachable("the event stream ended", argv=closed.argv, exit_code=closed.exit_code,
-                                    stderr=closed.stderr) from closed
-        if line is None or not line.strip():
-            return None
-        return parsers.parse_event(self._stream.argv, line)
-
-    def close(self) -> None:
-        self._stream.close()

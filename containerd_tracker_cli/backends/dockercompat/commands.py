@@ -30,7 +30,10 @@ class DockerCompatCommands:
     def list_ids(self, labels: Mapping[str, str]) -> list[str]:
         argv = [*self.base(), "ps", "--all", "--quiet", "--no-trunc"]
         for key, value in labels.items():
-            argv += ["--filter", f"label={key}={value}"]
+            condition = f"label={key}={value}"
+            if self.flavour == "nerdctl" and any(c in condition for c in ',"'):
+                condition = '"' + condition.replace('"', '""') + '"'  # nerdctl splits filters as CSV
+            argv += ["--filter", condition]
         return argv
 
     def inspect(self, names: Iterable[str]) -> list[str]:
@@ -46,7 +49,11 @@ class DockerCompatCommands:
         if spec.cwd:
             argv += ["--workdir", spec.cwd]
         for mount in spec.mounts:
-            argv += ["--volume", f"{mount.source}:{mount.destination}:{'ro' if mount.read_only else 'rw'}"]
+            # --mount is a CSV record (a path may hold ',' or ':'), unlike --volume.
+            fields = ["type=bind", f"source={mount.source}", f"target={mount.destination}"]
+            fields += ["readonly"] if mount.read_only else []
+            argv += ["--mount", ",".join('"' + f.replace('"', '""') + '"' if any(c in f for c in ',"') else f
+                                         for f in fields)]
         if spec.args is not None:
             # The tracker resolved the whole argv: its head replaces the entrypoint.
             argv += ["--entrypoint", spec.args[0], spec.image, *spec.args[1:]]

@@ -223,7 +223,12 @@ def parse_images(argv: Sequence[str], out: str) -> list[ImageRecord]:
             if not repo or repo == "<none>":
                 continue
             name = f"{repo}:{tag}" if tag and tag != "<none>" else repo
-        images.append(ImageRecord(name=str(name), digest=str(row.get("Digest") or row.get("ID") or "")))
+        # A local image has no registry digest ("<none>"): its ID names it.
+        digest = str(row.get("Digest") or "")
+        if not digest.startswith("sha256:"):
+            image_id = str(row.get("ID") or "")
+            digest = image_id if image_id.startswith("sha256:") else f"id:{image_id}" if image_id else ""
+        images.append(ImageRecord(name=str(name), digest=digest))
     return images
 
 

@@ -1,0 +1,81 @@
+"""What every CLI-driven backend shares: running an argv through the
+injected runner, and turning failures into typed errors.
+
+A subclass names its daemon and the stderr texts that mean "no such
+container" and "daemon unreachable"; the rest is the same for every CLI.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from ..runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
+from .base import ContainerBackend, EventStream
+from .errors import BackendError, ContainerNotFound, DaemonUnreachable
+from .models import Event
+
+
+#: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
+PULL_TIMEOUT = 3600.0
+
+
+class CliBackend(ContainerBackend):
+    runner: Runner
+    address: str
+    timeout: float
+    #: What the CLI talks to, for messages ("containerd", "docker").
+    daemon: str = "containerd"
+    #: stderr that means the container does not exist.
+    not_found: re.Pattern[str] = re.compile(r"not found")
+    #: lower-cased stderr fragments that mean the daemon cannot be reached.
+    unreachable: tuple[str, ...] = ()
+
+    def _run(self, argv: Sequence[str], *, allow_failure: bool = False,
+             container_id: str | None = None, timeout: float | None = None) -> Completed:
+        """Run with the call timeout; a non-zero exit raises unless allowed."""
+        try:
+            done = self.runner.run(argv, timeout=timeout or self.timeout)
+        except CommandNotFound as exc:
+            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
+        except CommandTimeout as exc:
+            raise DaemonUnreachable(f"{self.daemon} at {self.address} did not answer within {exc.timeout:g} s",
+                                    argv=argv) from exc
+        if done.exit_code != 0 and not allow_failure:
+            self._raise(done, container_id)
+        return done
+
+    def _raise(self, done: Completed, container_id: str | None) -> None:
+        err = done.stderr.strip()
+        if container_id and self.not_found.search(err):
+            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
+        if any(marker in err.lower() for marker in self.unreachable):
+            raise DaemonUnreachable(f"cannot reach {self.daemon} at {self.address}", argv=done.argv,
+                                    exit_code=done.exit_code, stderr=err)
+        raise BackendError(f"{self.name} failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
+
+    def _stream(self, argv: Sequence[str], parse: Callable[[Sequence[str], str], Event]) -> EventStream:
+        try:
+            return LineEventStream(self.runner.stream(argv), parse)
+        except CommandNotFound as exc:
+            raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
+
+
+class LineEventStream(EventStream):
+    """Events parsed line by line from a streaming process."""
+
+    def __init__(self, stream: Stream, parse: Callable[[Sequence[str], str], Event]) -> None:
+        self._stream = stream
+        self._parse = parse
+
+    def next(self, timeout: float) -> Event | None:
+        try:
+            line = self._stream.readline(timeout)
+        except StreamClosed as closed:
+            raise DaemonUnreachable("the event stream ended", argv=closed.argv, exit_code=closed.exit_code,
+                                    stderr=closed.stderr) from closed
+        if line is None or not line.strip():
+            return None
+        return self._parse(self._stream.argv, line)
+
+    def close(self) -> None:
+        self._stream.close()
