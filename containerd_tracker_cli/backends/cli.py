@@ -7,7 +7,7 @@ container" and "daemon unreachable"; the rest is the same for every CLI.
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
 from .base import ContainerBackend, EventStream
@@ -21,6 +21,7 @@ PULL_TIMEOUT = 3600.0
 
 class CliBackend(ContainerBackend):
     runner: Runner
+    commands: Any  # the CLI's argv builder (CtrCommands, DockerCompatCommands)
     address: str
     timeout: float
     #: What the CLI talks to, for messages ("containerd", "docker").
@@ -52,6 +53,16 @@ class CliBackend(ContainerBackend):
             raise DaemonUnreachable(f"cannot reach {self.daemon} at {self.address}", argv=done.argv,
                                     exit_code=done.exit_code, stderr=err)
         raise BackendError(f"{self.name} failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
+
+    # Controls: every CLI's command builder names them alike.
+    def kill_task(self, container_id: str, signal: str) -> None:
+        self._run(self.commands.kill(container_id, signal), container_id=container_id)
+
+    def pause_task(self, container_id: str) -> None:
+        self._run(self.commands.pause(container_id), container_id=container_id)
+
+    def resume_task(self, container_id: str) -> None:
+        self._run(self.commands.resume(container_id), container_id=container_id)
 
     def _stream(self, argv: Sequence[str], parse: Callable[[Sequence[str], str], Event]) -> EventStream:
         try:

@@ -103,15 +103,6 @@ class CtrBackend(CliBackend):
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
         self._run(self.commands.start(container_id, log_uri, pid_file), container_id=container_id)
 
-    def kill_task(self, container_id: str, signal: str) -> None:
-        self._run(self.commands.kill(container_id, signal), container_id=container_id)
-
-    def pause_task(self, container_id: str) -> None:
-        self._run(self.commands.pause(container_id), container_id=container_id)
-
-    def resume_task(self, container_id: str) -> None:
-        self._run(self.commands.resume(container_id), container_id=container_id)
-
     def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
         ids = list(container_ids)
         if not ids:

@@ -120,15 +120,6 @@ class DockerCompatBackend(CliBackend):
         # The CLI's own logging keeps the streams; log_uri and pid_file are ctr's.
         self._run(self.commands.start(container_id), container_id=container_id)
 
-    def kill_task(self, container_id: str, signal: str) -> None:
-        self._run(self.commands.kill(container_id, signal), container_id=container_id)
-
-    def pause_task(self, container_id: str) -> None:
-        self._run(self.commands.pause(container_id), container_id=container_id)
-
-    def resume_task(self, container_id: str) -> None:
-        self._run(self.commands.resume(container_id), container_id=container_id)
-
     def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
         return {}, {}  # an ended container's task is already gone; rm removes the rest
 
