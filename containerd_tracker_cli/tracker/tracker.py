@@ -373,16 +373,19 @@ class ContainerdJobTracker(JobTracker):
         from . import submission
 
         key = submission.make_key(template.job_name, self.runner.unique_token())
-        plan = submission.plan(
-            template,
-            key=key,
-            image=image.name,
-            session=self.session_name,
-            owner=self.job_owner,
-            state=self.state,
-            image_config=lambda: self._image_config(image),
-            index=index,
-        )
+        try:
+            plan = submission.plan(
+                template,
+                key=key,
+                image=image.name,
+                session=self.session_name,
+                owner=self.job_owner,
+                state=self.state,
+                image_config=lambda: self._image_config(image),
+                index=index,
+            )
+        except OSError as exc:  # the logger script could not be written there
+            raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
         job_dir = self.state.job_dir(key)
         job_id: str | None = None
         made: list[Path] = []

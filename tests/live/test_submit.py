@@ -241,3 +241,15 @@ def _strip_shell(archive: Path, dest: Path) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+
+
+def test_an_unusable_state_directory_is_a_typed_error_and_leaves_nothing(make_tracker, raw, tmp_path):
+    from containerd_tracker_cli import InternalError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state directory should be")
+    tracker = make_tracker(state_dir=blocker)
+    before = sorted(raw.containers())
+    with pytest.raises(InternalError, match="state directory"):
+        submit(tracker, "true")
+    assert sorted(raw.containers()) == before
