@@ -136,10 +136,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     tracker = _tracker(args)
     ids = tracker.list_jobs()
     if not args.long:
-        if args.json:
-            emit_json(ids)
-        elif ids:
-            print("\n".join(ids))
+        _emit_lines(args, ids)
         return EXIT_OK
     states = tracker.job_states(ids)
     if args.json:
@@ -212,31 +209,26 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _control(action: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        tracker = _tracker(args)
-        done, status = _each(args, args.ids, lambda i: (tracker.job_control(i, action), i)[1])
-        if args.json:
-            from .output import emit_json
-
-            emit_json(done)
-        elif done:
-            print("\n".join(done))
-        return status
-
-    return run
-
-
-def cmd_delete(args: argparse.Namespace) -> int:
-    tracker = _tracker(args)
-    done, status = _each(args, args.ids, lambda i: (tracker.delete_job(i), i)[1])
+def _emit_lines(args: argparse.Namespace, items: Sequence[str]) -> None:
+    """A JSON list with --json, else one item per line."""
     if args.json:
         from .output import emit_json
 
-        emit_json(done)
-    elif done:
-        print("\n".join(done))
-    return status
+        emit_json(list(items))
+    elif items:
+        print("\n".join(items))
+
+
+def _per_job(act: Callable[["ContainerdJobTracker", str], None]) -> Callable[[argparse.Namespace], int]:
+    """A command applying ``act`` to each ID; prints the IDs it worked for."""
+
+    def run(args: argparse.Namespace) -> int:
+        tracker = _tracker(args)
+        done, status = _each(args, args.ids, lambda job_id: (act(tracker, job_id), job_id)[1])
+        _emit_lines(args, done)
+        return status
+
+    return run
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
@@ -275,13 +267,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_categories(args: argparse.Namespace) -> int:
-    categories = _tracker(args).list_job_categories()
-    if args.json:
-        from .output import emit_json
-
-        emit_json(categories)
-    elif categories:
-        print("\n".join(categories))
+    _emit_lines(args, _tracker(args).list_job_categories())
     return EXIT_OK
 
 
@@ -299,8 +285,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "info": cmd_info,
     "template": cmd_template,
     "wait": cmd_wait,
-    "delete": cmd_delete,
+    "delete": _per_job(lambda tracker, job_id: tracker.delete_job(job_id)),
     "categories": cmd_categories,
     "logs": cmd_logs,
-    **{action: _control(action) for action in ("suspend", "resume", "terminate", "hold", "release")},
+    **{action: _per_job(lambda tracker, job_id, action=action: tracker.job_control(job_id, action))
+       for action in ("suspend", "resume", "terminate", "hold", "release")},
 }
