@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -21,26 +20,9 @@ import pytest
 from containerd_tracker_cli.testing import PrivateContainerd
 from containerd_tracker_cli.testing.dockerd import PrivateDockerd
 
-from ..conftest import _cannot_run_live
 from ..support import BUSYBOX
 
 Docker = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="module")
-def dockerd(containerd: PrivateContainerd) -> Iterator[PrivateDockerd]:
-    for tool in ("dockerd", "docker"):
-        if not shutil.which(tool):
-            _cannot_run_live(f"{tool} is not installed (apt-get install docker.io)")
-    daemon = PrivateDockerd(containerd)
-    try:
-        daemon.start()
-        daemon.import_busybox(BUSYBOX)
-    except BaseException:
-        daemon.stop()
-        raise
-    yield daemon
-    daemon.stop()
 
 
 @pytest.fixture
