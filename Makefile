@@ -1,6 +1,10 @@
 PYTHON ?= python3
 
-.PHONY: setup demo demo-clean test test-offline record-fixtures
+.PHONY: setup demo demo-clean test test-version test-offline record-fixtures
+
+#: The containerd versions CI runs the live ctr suite against (scripts/containerd-versions.sh).
+CONTAINERD_VERSIONS ?= 1.6 1.7 2.1
+LIVE = CONTAINERD_TRACKER_REQUIRE_LIVE=1 $(PYTHON) -m pytest
 
 setup:
 	sh scripts/setup.sh
@@ -13,16 +17,29 @@ demo:
 demo-clean:
 	sh scripts/demo-clean.sh
 
-## The whole suite: live tests against a private containerd, then offline ones.
+## The whole suite: everything (ctr and docker, offline too) on containerd 1.6,
+## then the live ctr suite on each other version.
 test:
 	sh scripts/setup.sh test
-	CONTAINERD_TRACKER_REQUIRE_LIVE=1 $(PYTHON) -m pytest
+	$(LIVE) --containerd-version=$(firstword $(CONTAINERD_VERSIONS))
+	set -e; for v in $(wordlist 2,99,$(CONTAINERD_VERSIONS)); do \
+	  echo "== live ctr suite on containerd $$v"; \
+	  $(LIVE) tests/live --containerd-version=$$v --backends=ctr; \
+	done
+
+## The live ctr suite on one containerd version: make test-version V=2.1
+test-version:
+	sh scripts/setup.sh test
+	$(LIVE) tests/live --containerd-version=$(V) --backends=ctr
 
 ## Only what runs without containerd (parsers, mapping, replayed recordings).
 test-offline:
 	$(PYTHON) -m pytest tests/offline
 
-## Re-record fixtures/<backend>/<daemon version>/ from the live daemons.
+## Re-record fixtures/<backend>/<daemon version>/ from the live daemons (every version).
 record-fixtures:
 	sh scripts/setup.sh test
-	$(PYTHON) -m pytest tests/live/test_scenarios.py --record-fixtures
+	$(PYTHON) -m pytest tests/live/test_scenarios.py --record-fixtures --containerd-version=$(firstword $(CONTAINERD_VERSIONS))
+	set -e; for v in $(wordlist 2,99,$(CONTAINERD_VERSIONS)); do \
+	  $(PYTHON) -m pytest tests/live/test_scenarios.py --record-fixtures --containerd-version=$$v --backends=ctr; \
+	done

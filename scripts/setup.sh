@@ -21,3 +21,7 @@ if ! "$PYTHON" -c "import containerd_tracker_cli, sh, pydantic, pytest, pytest_m
   echo "== installing the package (pip install -e .[test])"
   "$PYTHON" -m pip install -q -e '.[test]'
 fi
+if [ "${1:-}" = test ]; then
+  # The containerd versions the live suite runs against (downloaded once, cached).
+  sh "$(dirname "$0")/containerd-versions.sh" >/dev/null
+fi

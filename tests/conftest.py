@@ -4,6 +4,14 @@ The session fixture ``containerd`` starts a daemon on a socket in a temporary
 directory, imports a busybox image built here from Debian's busybox-static,
 and tears everything down at the end. Live tests never skip in CI: there a
 missing prerequisite is a failure.
+
+``--containerd-version 1.6|1.7|2.1`` (or ``$CONTAINERD_TRACKER_CONTAINERD_VERSION``)
+runs the live tests against that containerd, got by
+``scripts/containerd-versions.sh``: its folder goes first on ``PATH`` for the
+whole run, so the daemon, its shim and every ``ctr`` the tracker runs are of
+that version, as on a host that ships it. Without it, the containerd on
+``PATH`` is used. ``--backends ctr`` (``$CONTAINERD_TRACKER_BACKENDS``) runs the
+tracker tests through those backends only and deselects the Docker-only ones.
 """
 from __future__ import annotations
 
@@ -30,20 +38,60 @@ def _cannot_run_live(reason: str) -> None:
     pytest.skip(f"live test: {reason}")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--record-fixtures",
-        action="store_true",
-        help="re-record fixtures/ctr/<containerd version>/ from the live scenarios",
-    )
-
+REPO = Path(__file__).resolve().parents[1]
 
 #: Every live tracker test runs through each of these backends.
 BACKENDS = ("ctr", "docker")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-fixtures",
+        action="store_true",
+        help="re-record fixtures/<backend>/<daemon version>/ from the live scenarios",
+    )
+    parser.addoption(
+        "--containerd-version",
+        default=os.environ.get("CONTAINERD_TRACKER_CONTAINERD_VERSION", ""),
+        help="run the live tests against containerd 1.6, 1.7 or 2.1 (default: the one on PATH)",
+    )
+    parser.addoption(
+        "--backends",
+        default=os.environ.get("CONTAINERD_TRACKER_BACKENDS", ",".join(BACKENDS)),
+        help="comma-separated backends the live tracker tests run through (default: ctr,docker)",
+    )
+
+
+def _selected_backends(config: pytest.Config) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in config.getoption("--backends").split(",") if n.strip())
+    unknown = set(names) - set(BACKENDS)
+    if unknown or not names:
+        raise pytest.UsageError(f"--backends: choose from {', '.join(BACKENDS)}")
+    return names
+
+
+def _use_containerd_version(version: str) -> None:
+    """Put that version's binaries first on PATH for this whole run."""
+    done = subprocess.run(["sh", str(REPO / "scripts" / "containerd-versions.sh"), version],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise pytest.UsageError(f"--containerd-version {version}: {done.stderr.strip()}")
+    bindir = done.stdout.split()[-1]
+    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(*names): run a tracker test only through these backends")
+    _selected_backends(config)
+    version = config.getoption("--containerd-version")
+    if version and os.geteuid() == 0:
+        _use_containerd_version(version)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    ctr = shutil.which("ctr")
+    version = subprocess.run([ctr, "--version"], capture_output=True, text=True).stdout.strip() if ctr else "none"
+    return f"containerd-tracker live tests: {version} ({ctr}); backends {config.getoption('--backends')}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -55,10 +103,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend_name", names, scope="function")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected = _selected_backends(config)
+    keep, drop = [], []
     for item in items:
-        if "containerd" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "containerd" in names:
             item.add_marker(pytest.mark.live)
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend_name") if callspec else None
+        needs_docker = "dockerd" in names or backend == "docker"
+        if (backend and backend not in selected) or (needs_docker and "docker" not in selected):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

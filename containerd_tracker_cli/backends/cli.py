@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from ..runner import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
+from ..drmaa2.errors import InvalidArgumentError
+from ..runner import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
 from .base import ContainerBackend, EventStream
 from .errors import BackendError, ContainerNotFound, DaemonUnreachable
 from .models import Event
@@ -41,6 +42,9 @@ class CliBackend(ContainerBackend):
         except CommandTimeout as exc:
             raise DaemonUnreachable(f"{self.daemon} at {self.address} did not answer within {exc.timeout:g} s",
                                     argv=argv) from exc
+        except CommandNotStarted as exc:  # what the job asked for cannot be passed to any process
+            raise InvalidArgumentError(f"{self.name} could not be started with these arguments: {exc}",
+                                       argv=_shortened(argv)) from exc
         if done.exit_code != 0 and not allow_failure:
             self._raise(done, container_id)
         return done
@@ -69,6 +73,23 @@ class CliBackend(ContainerBackend):
             return LineEventStream(self.runner.stream(argv), parse)
         except CommandNotFound as exc:
             raise DaemonUnreachable(f"{argv[0]} is not installed or not on PATH", argv=argv) from exc
+        except CommandNotStarted as exc:
+            raise InvalidArgumentError(f"{self.name} could not be started with these arguments: {exc}",
+                                       argv=_shortened(argv)) from exc
+
+    @staticmethod
+    def check_executable(runner: Runner, executable: str) -> None:
+        """Fail when the tracker is made, not at its first call, if the CLI
+        cannot be run at all."""
+        if runner.find(executable) is None:
+            raise DaemonUnreachable(
+                f"{executable!r} is not installed, not on PATH or not executable "
+                "(the tracker runs it for every operation)", argv=[executable])
+
+
+def _shortened(argv: Sequence[str], limit: int = 200) -> list[str]:
+    """argv for a message: a 100 KB argument would drown it."""
+    return [arg if len(arg) <= limit else f"{arg[:limit]}…({len(arg)} characters)" for arg in argv]
 
 
 class LineEventStream(EventStream):

@@ -7,6 +7,7 @@ then runs live (:class:`LiveRunner`), records what the real CLI printed
 """
 from .base import (
     CommandNotFound,
+    CommandNotStarted,
     CommandTimeout,
     Completed,
     Runner,
@@ -30,6 +31,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Cassette",
     "CommandNotFound",
+    "CommandNotStarted",
     "CommandTimeout",
     "Completed",
     "LiveRunner",

@@ -33,6 +33,11 @@ class CommandNotFound(RunnerError):
     """The executable is not installed (or not on PATH)."""
 
 
+class CommandNotStarted(RunnerError):
+    """The system refused to start the process: an argument too long for
+    the kernel, or one holding a NUL byte (no process argument can)."""
+
+
 class CommandTimeout(RunnerError):
     """The process did not finish in time and was killed."""
 
@@ -85,6 +90,11 @@ class Runner(abc.ABC):
     @abc.abstractmethod
     def stream(self, argv: Sequence[str]) -> Stream:
         """Start ``argv`` and hand back its stdout line by line."""
+
+    def find(self, executable: str) -> str | None:
+        """Where ``executable`` would be run from, or ``None`` when it cannot
+        be (not on PATH, not executable). Replays need no executable at all."""
+        return executable
 
     def unique_token(self) -> str:
         """A fresh random token (job IDs, probe nonces).

@@ -181,6 +181,9 @@ class RecordingRunner(Runner):
         self._append({"kind": "stream", "stream": number, "argv": [self._ph.hide(a) for a in argv]})
         return _RecordingStream(self, inner, number)
 
+    def find(self, executable: str) -> str | None:
+        return self.inner.find(executable)
+
     def unique_token(self) -> str:
         token = self.inner.unique_token()
         self._append({"kind": "token", "value": token})

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import threading
 from typing import Sequence
 
 import sh
 
-from .base import CommandNotFound, CommandTimeout, Completed, Runner, Stream, StreamClosed
+from .base import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
 
 _ALL_EXIT_CODES = list(range(256))
 
@@ -21,15 +22,26 @@ def _decode(data: bytes | str | None) -> str:
     return data
 
 
+def _last_line(exc: BaseException) -> str:
+    """sh wraps the child's exec error in a traceback: its last line says why."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
 class LiveRunner(Runner):
     """Runs processes for real. ``env`` is added to the inherited environment."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self._env = {**os.environ, **(env or {})}
 
+    def find(self, executable: str) -> str | None:
+        return shutil.which(executable, path=self._env.get("PATH", os.defpath))
+
     def _command(self, argv: Sequence[str]) -> sh.Command:
         if not argv:
             raise ValueError("empty argv")
+        if any("\0" in arg for arg in argv):
+            raise CommandNotStarted("an argument holds a NUL byte", argv)
         try:
             # Found on the PATH the process will run with (env may change it).
             return sh.Command(argv[0], search_paths=self._env.get("PATH", os.defpath).split(os.pathsep))
@@ -38,17 +50,20 @@ class LiveRunner(Runner):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
         command = self._command(argv)
-        proc = command(
-            *argv[1:],
-            _in=stdin,
-            _bg=True,
-            _bg_exc=False,
-            _tty_out=False,
-            _tty_in=False,
-            _ok_code=_ALL_EXIT_CODES,
-            _env=self._env,
-            _return_cmd=True,
-        )
+        try:
+            proc = command(
+                *argv[1:],
+                _in=stdin,
+                _bg=True,
+                _bg_exc=False,
+                _tty_out=False,
+                _tty_in=False,
+                _ok_code=_ALL_EXIT_CODES,
+                _env=self._env,
+                _return_cmd=True,
+            )
+        except sh.ForkException as exc:  # exec refused it, e.g. E2BIG
+            raise CommandNotStarted(_last_line(exc), argv) from exc
         # sh's own _timeout polls every 100 ms, which would add ~95 ms to every
         # 10 ms ctr call; a timer that kills the process costs nothing.
         expired = threading.Event()
@@ -92,17 +107,20 @@ class _LiveStream(Stream):
         self._stderr: list[str] = []
         self._closed = threading.Event()
         self._exit_code: int | None = None
-        self._proc = command(
-            *argv[1:],
-            _iter=True,
-            _bg_exc=False,
-            _err=lambda chunk: self._stderr.append(_decode(chunk)),
-            _tty_out=False,
-            _tty_in=False,
-            _ok_code=_ALL_EXIT_CODES,
-            _env=env,
-            _new_session=True,
-        )
+        try:
+            self._proc = command(
+                *argv[1:],
+                _iter=True,
+                _bg_exc=False,
+                _err=lambda chunk: self._stderr.append(_decode(chunk)),
+                _tty_out=False,
+                _tty_in=False,
+                _ok_code=_ALL_EXIT_CODES,
+                _env=env,
+                _new_session=True,
+            )
+        except sh.ForkException as exc:
+            raise CommandNotStarted(_last_line(exc), argv) from exc
         self._pump = threading.Thread(target=self._drain, name=f"stream {argv[0]}", daemon=True)
         self._pump.start()
 

@@ -43,7 +43,7 @@ class PrivateContainerd:
     def start(self, timeout: float = 30.0) -> "PrivateContainerd":
         config = self.dir / "config.toml"
         config.write_text(CONFIG)
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "ab")  # a restart appends
         self._proc = subprocess.Popen(
             [self.containerd, "--config", str(config), "--root", str(self.dir / "root"),
              "--state", str(self.dir / "state"), "--address", self.address],
@@ -86,6 +86,22 @@ class PrivateContainerd:
         containers = self._ctr("containers", "list", "--quiet", namespace=namespace, check=False).stdout.split()
         if containers:
             self._ctr("containers", "delete", *containers, namespace=namespace, check=False)
+
+    def stop_daemon(self) -> None:
+        """Stop the daemon alone, as a host's restart of containerd does: its
+        shims and their tasks go on running, its state stays."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def restart(self) -> "PrivateContainerd":
+        """Stop the daemon alone and start it again on the same state."""
+        self.stop_daemon()
+        return self.start()
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -30,6 +30,7 @@ LOGGER_SCRIPT = """#!/bin/sh
 # containerd sends SIGTERM as soon as the task is deleted, then waits for us:
 # ignore it, drain the pipes to the end, and only then exit.
 trap '' TERM
+umask 077  # a job's output is its owner's alone
 out=/dev/null err=/dev/null done=
 while [ "$#" -ge 2 ]; do
   case "$1" in stdout) out=$2 ;; stderr) err=$2 ;; done) done=$2 ;; esac
@@ -63,6 +64,15 @@ class StateDir:
     def job_dir(self, job_id: str) -> Path:
         return self.root / "jobs" / self.namespace / job_id
 
+    def make_job_dir(self, job_id: str) -> Path:
+        """The job's folder, private to the user: it holds the job's output."""
+        path = self.job_dir(job_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root / "jobs", path.parent):  # others may pass, not list
+            folder.mkdir(mode=0o711, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
     def pid_file(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "pid"
 
@@ -74,8 +84,7 @@ class StateDir:
 
     def write_exit(self, job_id: str, record: "ExitRecord") -> None:
         """For backends whose labels are fixed: how a job that never ran ended."""
-        path = self.job_dir(job_id) / "exit.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.make_job_dir(job_id) / "exit.json"
         path.write_text(json.dumps(record.to_labels()))
 
     def read_exit(self, job_id: str) -> "ExitRecord | None":

@@ -48,10 +48,25 @@ def _unsupported(template: JobTemplate) -> list[str]:
     return found
 
 
+def _nul_fields(template: JobTemplate) -> list[str]:
+    """Fields holding a NUL byte, which no process argument, environment
+    variable or label can carry."""
+    found = []
+    for name, value in template:
+        values = value.items() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        flat = [part for item in values for part in (item if isinstance(item, tuple) else (item,))]
+        if any(isinstance(part, str) and "\0" in part for part in flat):
+            found.append(name)
+    return found
+
+
 def validate(template: JobTemplate) -> str:
     """Check the template; return the normalised image reference."""
     if not isinstance(template, JobTemplate):
         raise InvalidArgumentError(f"expected a JobTemplate, got {type(template).__name__}")
+    with_nul = _nul_fields(template)
+    if with_nul:
+        raise InvalidArgumentError("a NUL byte cannot be passed to a job: " + ", ".join(with_nul))
     if not template.job_category:
         raise InvalidArgumentError("job_category (the container image) is required")
     unsupported = _unsupported(template)
@@ -98,6 +113,22 @@ def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig])
             raise InvalidArgumentError("the image defines no command and the template gives none")
         args = [*STDIN_WRAPPER, *args]
     return args
+
+
+#: containerd refuses a label whose key and value exceed this many bytes.
+LABEL_LIMIT = 4096
+_LABEL_SOURCES = {L.JOB_NAME: "job_name", L.SESSION: "the session name", L.STDOUT: "output_path",
+                  L.STDERR: "error_path", L.LOG_URI: "output_path/error_path"}
+
+
+def _check_label_sizes(labels: dict[str, str]) -> None:
+    """A value containerd would refuse is the template's fault: say which field."""
+    for key, value in labels.items():
+        size = len(key.encode()) + len(value.encode())
+        if size > LABEL_LIMIT:
+            raise InvalidArgumentError(
+                f"{_LABEL_SOURCES.get(key, key)} is too long: containerd keeps at most {LABEL_LIMIT} bytes "
+                f"per label (key and value), this one needs {size}")
 
 
 def make_key(job_name: str | None, token: str) -> str:
@@ -183,6 +214,7 @@ def plan(
         labels[L.HOLD] = "true"
     log_uri = state.log_uri(stdout, stderr, state.logging_marker(key))
     labels[L.LOG_URI] = log_uri
+    _check_label_sizes(labels)
     labels.update(L.encode_template(template))
     mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []
     spec = ContainerSpec(

@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..backends.base import ContainerBackend, EventStream
+from ..backends.base import ContainerBackend
 from ..backends.errors import BackendError, ContainerNotFound
 from ..backends.models import ContainerInfo, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from ..drmaa2.errors import (
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
+#: containerd's identifier grammar (containerd/identifiers), 76 characters at most.
+_JOB_ID = re.compile(r"(?=.{1,76}\Z)[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_NAMESPACE = "default"
 PULL_POLICIES = ("missing", "always", "never")
@@ -128,7 +131,7 @@ class ContainerdJobTracker(JobTracker):
         self.runner = runner or LiveRunner()
         self.backend = self._make_backend(backend if isinstance(backend, ContainerBackend) else kind, cli_timeout)
         self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
-        self._exits = ExitRecorder(self.backend, self.runner.unique_token)
+        self._exits = ExitRecorder(self.backend)
         self._image_configs: dict[str, ImageConfig] = {}
 
     def _make_backend(self, backend: str | ContainerBackend, timeout: float) -> ContainerBackend:
@@ -162,8 +165,13 @@ class ContainerdJobTracker(JobTracker):
 
     @staticmethod
     def _check_id(job_id: str) -> None:
-        if not isinstance(job_id, str) or not job_id:
-            raise InvalidArgumentError(f"invalid job ID {job_id!r}")
+        """Job IDs are container IDs: containerd's identifier grammar, which
+        docker's hex IDs also fit. Checked before any CLI sees one, so an ID
+        like ``-a`` or ``../x`` can never become an option or a path."""
+        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+            raise InvalidArgumentError(
+                f"invalid job ID {job_id!r}: letters and digits joined by single '.', '_' or '-', "
+                "at most 76 characters")
 
     def _owned(self, info: ContainerInfo) -> ContainerInfo:
         if info.labels.get(L.DRMAA2) != "true":
@@ -175,13 +183,12 @@ class ContainerdJobTracker(JobTracker):
             )
         return info
 
-    def _observe(self, job_id: str, events: EventStream | None = None) -> _Job:
-        return self._observe_many([job_id], events)[job_id]
+    def _observe(self, job_id: str) -> _Job:
+        return self._observe_many([job_id])[job_id]
 
-    def _observe_many(self, job_ids: Iterable[str], events: EventStream | None = None) -> dict[str, _Job]:
+    def _observe_many(self, job_ids: Iterable[str]) -> dict[str, _Job]:
         """The backend's batch observation, ownership checked, and one
-        harvest for every job found stopped with no exit on record (through
-        ``events`` when the caller already holds a live subscription)."""
+        harvest for every job found stopped with no exit on record."""
         wanted = list(dict.fromkeys(job_ids))
         for job_id in wanted:
             self._check_id(job_id)
@@ -200,7 +207,7 @@ class ContainerdJobTracker(JobTracker):
             if exits[job_id] is None and task is not None and task.status == TaskStatus.STOPPED
         ]
         if unrecorded:
-            harvested = self._exits.harvest(unrecorded, events)
+            harvested = self._exits.harvest(unrecorded)
             exits.update({k: v for k, v in harvested.items() if v is not None})
 
         jobs = {}
@@ -232,7 +239,7 @@ class ContainerdJobTracker(JobTracker):
         done = self.state.job_dir(key) / "output-collected"
         claim = done.with_name("output-collecting")
         try:
-            done.parent.mkdir(parents=True, exist_ok=True)
+            self.state.make_job_dir(key)
             if done.exists():
                 return
             with open(claim, "x"):
@@ -386,19 +393,18 @@ class ContainerdJobTracker(JobTracker):
             )
         except OSError as exc:  # the logger script could not be written there
             raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
-        job_dir = self.state.job_dir(key)
         job_id: str | None = None
         made: list[Path] = []
         try:
             try:
-                job_dir.mkdir(parents=True, exist_ok=True)
+                self.state.make_job_dir(key)
             except OSError as exc:
                 raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
             for path in plan.files:
                 existed = path.exists()
                 try:
-                    with open(path, "a"):
-                        pass
+                    # Only its owner may read a job's output (an existing file keeps its mode).
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
                 except OSError as exc:
                     raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
                 if not existed:
@@ -424,7 +430,7 @@ class ContainerdJobTracker(JobTracker):
     def _start(self, job_id: str, key: str, log_uri: str, *, has_stdin: bool) -> None:
         marker = self.state.marker_of(log_uri)
         if marker is not None:
-            marker.parent.mkdir(parents=True, exist_ok=True)  # the logger writes it there
+            self.state.make_job_dir(key)  # the logger writes the marker there
         try:
             self.backend.start_task(job_id, log_uri=log_uri, pid_file=str(self.state.pid_file(key)))
         except BackendError as exc:
@@ -616,8 +622,8 @@ class ContainerdJobTracker(JobTracker):
         forever = timeout is None or timeout < 0 or math.isinf(timeout)
         deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
 
-        def reached(events: EventStream | None = None) -> bool:
-            job = self._observe(job_id, events)
+        def reached() -> bool:
+            job = self._observe(job_id)
             if job.state in wanted:
                 return True
             if job.state == JobState.UNDETERMINED and job.task is None:
@@ -639,7 +645,7 @@ class ContainerdJobTracker(JobTracker):
             # Any event of this job may change its state; so may nothing, if
             # the stream broke or could not be proven live: re-read anyway.
             poll = SAFETY_POLL if proven else UNPROVEN_POLL
-            while not reached(events if proven else None):
+            while not reached():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DrmaaTimeoutError(

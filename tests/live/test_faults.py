@@ -66,11 +66,24 @@ def test_a_hung_daemon_gives_a_communication_error_not_a_hang(tmp_path, silent_s
     assert time.monotonic() - started < 10
 
 
-def test_a_missing_ctr_is_a_communication_error(tmp_path, containerd):
-    backend = CtrBackend(LiveRunner(), containerd.address, "default", executable="ctr-not-installed")
-    tracker = ContainerdJobTracker("faults", backend=backend, state_dir=tmp_path)
-    with pytest.raises(DrmCommunicationError, match="not installed"):
-        tracker.list_jobs()
+def test_a_missing_ctr_is_a_communication_error_when_the_backend_is_made(tmp_path, containerd):
+    with pytest.raises(DrmCommunicationError, match="'ctr-not-installed' is not installed"):
+        CtrBackend(LiveRunner(), containerd.address, "default", executable="ctr-not-installed")
+
+
+@pytest.mark.parametrize("backend", ["ctr", "docker"])
+@pytest.mark.parametrize("how", ["missing", "not executable"])
+def test_a_cli_missing_from_path_or_not_executable_fails_when_the_tracker_is_made(tmp_path, containerd, backend,
+                                                                                  how, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    if how == "not executable":
+        (bindir / backend).write_text("#!/bin/sh\n")
+        (bindir / backend).chmod(0o644)
+    monkeypatch.setenv("PATH", str(bindir))
+    with pytest.raises(DrmCommunicationError, match=f"'{backend}' is not installed, not on PATH or not executable"):
+        ContainerdJobTracker("faults", address=containerd.address, backend=backend, state_dir=tmp_path)
+    assert not (tmp_path / "jobs").exists()
 
 
 def test_an_unreachable_docker_engine_is_a_communication_error(tmp_path, dockerd):

@@ -1,6 +1,7 @@
 """The README's Python example runs as printed."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,8 +18,10 @@ def _example() -> str:
 
 
 def test_the_readme_python_example_runs(containerd, state_dir):
+    # A clean environment, with the ctr of the daemon's version first (as on a host that ships it).
+    path = os.path.dirname(containerd.ctr) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     env = {"CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
-           "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+           "PATH": path, "HOME": "/root"}
     done = subprocess.run([sys.executable, "-c", _example()], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()

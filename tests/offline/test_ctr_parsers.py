@@ -70,9 +70,65 @@ def test_every_recorded_event_parses_with_exit_times():
             elif item["kind"] == "line" and "line" in item:
                 event = parsers.parse_event(streams[item["stream"]], item["line"])
                 seen_topics.add(event.topic)
-                if event.topic == "/tasks/delete":
+                if event.topic in ("/tasks/exit", "/tasks/delete"):
                     assert isinstance(event.exited_at, datetime)
-    assert {"/containers/update", "/tasks/delete"} <= seen_topics
+    assert {"/containers/update", "/tasks/exit"} <= seen_topics
+
+
+VERSIONS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+def test_recordings_cover_every_containerd_version_in_ci():
+    assert [v.split(".")[:2] for v in VERSIONS] == [["1", "6"], ["1", "7"], ["2", "1"]]
+
+
+def _version_items(version: str, subcommand: tuple[str, ...]):
+    found = [(argv, item) for v, argv, item in _recorded(subcommand) if v == version]
+    assert found, f"no recorded output of ctr {' '.join(subcommand)} for containerd {version}"
+    return found
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_job_command_reaches_containerd_verbatim(version):
+    """Drift: ctr 1.6 drops a `--` after IMAGE ID, 1.7+ keep it as the command.
+    The tracker's argv (`--` before the image) must give the same process args."""
+    for argv, _ in _version_items(version, ("containers", "create")):
+        image_at = argv.index("--") + 1
+        assert not any(arg.startswith("--") for arg in argv[image_at:image_at + 2])
+    args = [parsers.parse_container_info(argv, item["stdout"]).args
+            for argv, item in _version_items(version, ("containers", "info"))]
+    assert ["sh", "-c", "sleep 1; exit 3"] in args
+    assert not any(a and a[0] == "--" for a in args)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_shim_gives_status_and_exact_exit_time(version):
+    """Drift: exited_at is RFC 3339 text in 1.6, {seconds, nanos} from 1.7 on."""
+    import json
+
+    shapes = set()
+    for argv, item in _version_items(version, ("shim", "--id")):
+        record = parsers.parse_shim_state(argv, item["stdout"])
+        assert record.status == TaskStatus.STOPPED
+        assert record.exit_status is not None and record.exited_at is not None
+        assert record.exited_at.tzinfo is not None and record.exited_at.year >= 2026
+        shapes.add(type(json.loads(item["stdout"])["exited_at"]).__name__)
+    assert shapes == ({"str"} if version.startswith("1.6") else {"dict"})
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_exit_events_carry_the_exit_time_in_the_versions_own_form(version):
+    import json
+
+    for path in sorted((FIXTURES / version).glob("*.json")):
+        streams = {}
+        for item in Cassette.load(path).expanded():
+            if item["kind"] == "stream":
+                streams[item["stream"]] = item["argv"]
+            elif item["kind"] == "line" and "/tasks/exit " in item.get("line", ""):
+                raw = json.loads(item["line"].split(" /tasks/exit ", 1)[1])["exited_at"]
+                assert isinstance(raw, str if version.startswith("1.6") else dict)
+                assert parsers.parse_event(streams[item["stream"]], item["line"]).exited_at is not None
 
 
 def test_every_recorded_task_delete_gives_exit_codes():

@@ -1,5 +1,6 @@
 """Exit recording when containerd misbehaves in ways a real daemon cannot be
-made to on demand: a lost delete event, a harvesting race lost."""
+made to on demand: a shim that cannot be asked, a harvesting race lost, a
+label write that fails."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from containerd_tracker_cli.backends.base import ContainerBackend, EventStream
-from containerd_tracker_cli.backends.models import ContainerInfo, Event
+from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
 from containerd_tracker_cli.tracker import labels as L
 from containerd_tracker_cli.tracker.exits import ExitRecorder
@@ -38,47 +39,64 @@ def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Ev
 def backend(mocker):
     backend = mocker.create_autospec(ContainerBackend, instance=True)
     backend.task_cpu_ns.return_value = 5_000_000
+    backend.task_exits.return_value = {}
+    backend.delete_tasks.return_value = ({}, {})
     # The probe is ctr's real mechanism, run over the mocked calls.
     backend.prove_subscribed.side_effect = lambda *a, **kw: CtrBackend.prove_subscribed(backend, *a, **kw)
     return backend
 
 
-def test_a_lost_delete_event_still_keeps_the_exit_status(backend):
-    backend.events.return_value = Events([probe_event("j1", "tok")])
-    backend.delete_tasks.return_value = ({"j1": 7}, {})
-    recorder = ExitRecorder(backend, lambda: "tok", settle_timeout=0.5)
-    record = recorder.harvest(["j1"])["j1"]
-    assert record == ExitRecord(7, None, 5_000_000)
-    backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7", L.CPU_NS: "5000000"})
+def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
+    return TaskRecord(container_id=cid, pid=1, status=TaskStatus.STOPPED, exit_status=status, exited_at=at)
 
 
-def test_the_delete_event_gives_status_and_exact_time(backend):
-    deleted = Event(timestamp=T0, namespace="default", topic="/tasks/delete",
-                    payload={"container_id": "j1", "exit_status": 3, "exited_at": T0})
-    backend.events.return_value = Events([probe_event("j1", "tok"), deleted])
+def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backend):
+    backend.task_exits.return_value = {"j1": stopped("j1", 3)}
     backend.delete_tasks.return_value = ({"j1": 3}, {})
-    record = ExitRecorder(backend, lambda: "tok", settle_timeout=0.5).harvest(["j1"])["j1"]
+    record = ExitRecorder(backend).harvest(["j1"])["j1"]
     assert record == ExitRecord(3, T0, 5_000_000)
+    calls = [c[0] for c in backend.method_calls if c[0] in ("set_labels", "delete_tasks")]
+    assert calls == ["set_labels", "delete_tasks"]  # a crash between them loses nothing
+    backend.set_labels.assert_called_once_with("j1", record.to_labels())
+
+
+def test_a_shim_that_cannot_be_asked_still_gives_the_status_from_ctrs_delete_warning(backend):
+    backend.delete_tasks.return_value = ({"j1": 7}, {})
+    record = ExitRecorder(backend).harvest(["j1"])["j1"]
+    assert record == ExitRecord(7, None, None)
+    backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7"})
 
 
 def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
-    backend.events.return_value = Events([probe_event("j1", "tok")])
     backend.delete_tasks.return_value = ({}, {"j1": 'container "j1" in namespace "default": not found'})
     winner = ExitRecord(42, T0, 9)
     backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
-    record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
+    record = ExitRecorder(backend).harvest(["j1"])["j1"]
     assert record == winner
-    backend.set_labels.assert_called_once_with("j1", {PROBE_LABEL: "tok"})  # only the probe: no overwrite
+    backend.set_labels.assert_not_called()  # no overwrite of the winner's record
 
 
-def test_the_winners_labels_arriving_as_an_event_are_taken(backend):
-    winner = ExitRecord(1, T0, None)
-    backend.events.return_value = Events([probe_event("j1", "tok"),
-                                          probe_event("j1", "other", winner.to_labels())])
-    backend.delete_tasks.return_value = ({}, {"j1": "not found"})
-    record = ExitRecorder(backend, lambda: "tok", settle_timeout=2).harvest(["j1"])["j1"]
-    assert record == winner
-    backend.container_info.assert_not_called()
+def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
+    from containerd_tracker_cli.backends.errors import BackendError
+
+    backend.task_exits.return_value = {"j1": stopped("j1", 5), "j2": stopped("j2", 0)}
+    backend.set_labels.side_effect = lambda cid, labels: (_ for _ in ()).throw(
+        BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")) if cid == "j1" else labels
+    backend.delete_tasks.return_value = ({"j2": 0}, {})
+    results = ExitRecorder(backend).harvest(["j1", "j2"])
+    assert results["j1"] == ExitRecord(5, T0, 5_000_000)  # known now, and containerd still holds it
+    backend.delete_tasks.assert_called_once_with(["j2"])
+
+
+def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(backend):
+    from containerd_tracker_cli.backends.errors import ContainerNotFound
+
+    backend.task_exits.return_value = {"y": stopped("y", 7)}
+    backend.delete_tasks.return_value = ({"y": 7}, {"x": "not found"})
+    backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
+    results = ExitRecorder(backend).harvest(["x", "y"])
+    assert results == {"y": ExitRecord(7, T0, 5_000_000), "x": None}
+    backend.set_labels.assert_called_once_with("y", ExitRecord(7, T0, 5_000_000).to_labels())
 
 
 class LateEvents(Events):
@@ -101,14 +119,3 @@ def test_a_probe_made_before_the_subscription_is_live_is_repeated(backend):
     assert backend.set_labels.call_count == 2
 
 
-def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(backend):
-    from containerd_tracker_cli.backends.errors import ContainerNotFound
-
-    deleted = Event(timestamp=T0, namespace="default", topic="/tasks/delete",
-                    payload={"container_id": "y", "exit_status": 7, "exited_at": T0})
-    backend.events.return_value = Events([probe_event("x", "tok"), deleted])
-    backend.delete_tasks.return_value = ({"y": 7}, {"x": "not found"})
-    backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
-    results = ExitRecorder(backend, lambda: "tok", settle_timeout=1).harvest(["x", "y"])
-    assert results["y"] == ExitRecord(7, T0, 5_000_000)
-    backend.set_labels.assert_any_call("y", ExitRecord(7, T0, 5_000_000).to_labels())

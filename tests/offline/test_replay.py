@@ -17,7 +17,7 @@ RECORDINGS = sorted(p for p in FIXTURES.glob("*/*/*.json"))
 
 def _replay_tracker(path: Path, tmp_path: Path):
     name, backend = path.stem, path.parent.parent.name
-    address = "/replay/daemon.sock"
+    address = "unix:///replay/daemon.sock" if backend == "docker" else "/replay/daemon.sock"
     runner = ReplayRunner(Cassette.load(path), placeholders(address, str(tmp_path / "state")))
     return name, runner, tracker_for(name, address=address, backend=backend, state_dir=tmp_path / "state",
                                      runner=runner)

@@ -57,22 +57,28 @@ class CtrCommands:
         return [*self.base(), "tasks", "list"]
 
     def create(self, spec: ContainerSpec) -> list[str]:
+        """``containers create --flag=value… -- IMAGE ID [ARGS…]``.
+
+        Every ctr reads this alike. ctr 1.6 moves flags found after the
+        positionals to the front unless a ``--`` precedes them; ctr 1.7 and
+        2.x keep everything after ``IMAGE ID`` as it is, a ``--`` there
+        included (it became the job's command). A ``--`` *before* the image
+        ends the flags for all of them, and ``--flag=value`` keeps a value
+        that begins with ``-`` from being read as a flag.
+        """
         argv = [*self.base(), "containers", "create"]
-        for key, value in spec.labels.items():
-            argv += ["--label", f"{key}={value}"]
-        for key, value in spec.env.items():
-            argv += ["--env", f"{key}={value}"]
+        argv += [f"--label={key}={value}" for key, value in spec.labels.items()]
+        argv += [f"--env={key}={value}" for key, value in spec.env.items()]
         if spec.cwd:
-            argv += ["--cwd", spec.cwd]
+            argv.append(f"--cwd={spec.cwd}")
         for mount in spec.mounts:
             options = "rbind:ro" if mount.read_only else "rbind:rw"
             # ctr reads --mount as one CSV record: quote fields a path could break.
             fields = ["type=bind", f"src={mount.source}", f"dst={mount.destination}", f"options={options}"]
-            argv += ["--mount", ",".join(_csv_field(f) for f in fields)]
-        argv += [spec.image, spec.id]
+            argv.append("--mount=" + ",".join(_csv_field(f) for f in fields))
+        argv += ["--", spec.image, spec.id]
         if spec.args is not None:
-            # "--" keeps ctr from reading the job's own flags (sh -c …) as its own.
-            argv += ["--", *spec.args]
+            argv += spec.args
         return argv
 
     def start(self, container_id: str, log_uri: str, pid_file: str | None) -> list[str]:
@@ -98,6 +104,11 @@ class CtrCommands:
 
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> list[str]:
         return [*self.base(), "containers", "label", container_id, *(f"{k}={v}" for k, v in labels.items())]
+
+    def shim_state(self, container_id: str) -> list[str]:
+        """The task's state straight from its shim (a runc v2 shim's ID is
+        the container's): status, exit status and exit time."""
+        return [*self.base(), "shim", "--id", container_id, "state"]
 
     def metrics(self, container_id: str) -> list[str]:
         return [*self.base(), "tasks", "metrics", "--format", "json", container_id]

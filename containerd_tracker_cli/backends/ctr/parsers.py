@@ -11,6 +11,8 @@ from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord,
 from ..timeparse import parse_go_time
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# ASCII digits only ("²".isdigit() is true, int("²") fails) and short enough for int().
+_PID = re.compile(r"[0-9]{1,10}")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _NONZERO_EXIT = re.compile(r'task (?P<id>\S+) exit with non-zero exit code (?P<code>-?\d+)')
 # A task ctr could not load, or that another process deleted first.
@@ -51,7 +53,7 @@ def parse_task_list(argv: Sequence[str], out: str) -> dict[str, TaskRecord]:
     tasks: dict[str, TaskRecord] = {}
     for line in lines[1:]:
         fields = line.split()
-        if len(fields) != 3 or not fields[1].isdigit():
+        if len(fields) != 3 or not _PID.fullmatch(fields[1]):
             raise CliParseError(argv, f"unexpected row {line!r}", out)
         cid, pid, status = fields
         try:
@@ -65,7 +67,7 @@ def parse_task_list(argv: Sequence[str], out: str) -> dict[str, TaskRecord]:
 def _json(argv: Sequence[str], out: str) -> Any:
     try:
         return json.loads(out)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise CliParseError(argv, f"invalid JSON ({exc})", out) from exc
 
 
@@ -101,7 +103,10 @@ def parse_delete_output(argv: Sequence[str], ids: Sequence[str], err: str) -> tu
     status and nothing for zero; an ID it could not load gets an error line.
     """
     failed = {m["id"]: m["error"].replace('\\"', '"') for m in _DELETE_FAILED.finditer(err)}
-    codes = {m["id"]: int(m["code"]) for m in _NONZERO_EXIT.finditer(err)}
+    try:
+        codes = {m["id"]: int(m["code"]) for m in _NONZERO_EXIT.finditer(err)}
+    except ValueError as exc:  # more digits than int() takes
+        raise CliParseError(argv, f"unreadable exit code ({exc})", err) from exc
     for line in err.splitlines():
         # "ctr: container "x" in namespace "n": not found" for a lone failed ID.
         match = re.search(r'ctr: .*?"(?P<id>[^"]+)" in namespace "[^"]*": (?P<error>.*)', line)
@@ -117,11 +122,16 @@ def parse_cpu_ns(argv: Sequence[str], out: str) -> int | None:
     if not isinstance(cpu, dict):
         return None
     usage = cpu.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("total"), int):
+    if isinstance(usage, dict) and _is_int(usage.get("total")):
         return usage["total"]  # cgroup v1: nanoseconds
-    if isinstance(cpu.get("usage_usec"), int):
+    if _is_int(cpu.get("usage_usec")):
         return cpu["usage_usec"] * 1000  # cgroup v2: microseconds
     return None
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON integer: ``true`` is an ``int`` to Python, not a count."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_event(argv: Sequence[str], line: str) -> Event:
@@ -141,7 +151,8 @@ def parse_event(argv: Sequence[str], line: str) -> Event:
         timestamp = parse_go_time(match["ts"])
     except ValueError as exc:
         raise CliParseError(argv, str(exc), line) from exc
-    assert timestamp is not None
+    if timestamp is None:  # Go's zero time
+        raise CliParseError(argv, "event without a time", line)
     return Event(timestamp=timestamp, namespace=match["ns"], topic=match["topic"], payload=payload)
 
 
@@ -181,3 +192,31 @@ def parse_image_config(argv: Sequence[str], out: str) -> ImageConfig:
         )
     except ValueError as exc:
         raise CliParseError(argv, str(exc), out) from exc
+
+
+#: The runtime's process status in ``ctr shim state`` (containerd's task.Status enum).
+_SHIM_STATUS = {0: TaskStatus.UNKNOWN, 1: TaskStatus.CREATED, 2: TaskStatus.RUNNING, 3: TaskStatus.STOPPED,
+                4: TaskStatus.PAUSED, 5: TaskStatus.PAUSING}
+
+
+def parse_shim_state(argv: Sequence[str], out: str) -> TaskRecord:
+    """A task as its shim holds it (``ctr shim --id ID state``): the only
+    place ctr prints a stopped task's exit status *and* time, identically
+    in 1.6, 1.7 and 2.x apart from the time's form (RFC 3339 text in 1.6,
+    ``{"seconds", "nanos"}`` later; containerd omits a zero status)."""
+    data = parse_json_object(argv, out)
+    cid, pid, status = data.get("id"), data.get("pid", 0), data.get("status", 0)
+    exit_status = data.get("exit_status", 0)
+    if not isinstance(cid, str) or not cid:
+        raise CliParseError(argv, "no task ID in the shim's state", out)
+    for name, value in (("pid", pid), ("status", status), ("exit_status", exit_status)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CliParseError(argv, f"{name} is not an integer", out)
+    try:
+        exited_at = parse_go_time(data.get("exited_at"))
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise CliParseError(argv, f"exited_at: {exc}", out) from exc
+    task_status = _SHIM_STATUS.get(status, TaskStatus.UNKNOWN)
+    stopped = task_status == TaskStatus.STOPPED
+    return TaskRecord(container_id=cid, pid=pid, status=task_status,
+                      exit_status=exit_status if stopped else None, exited_at=exited_at if stopped else None)

@@ -21,7 +21,7 @@ from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
 from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord
 from . import parsers
-from .commands import DockerCompatCommands
+from .commands import DockerCompatCommands, docker_host
 
 DEFAULT_TIMEOUT = 30.0
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -48,13 +48,14 @@ class DockerCompatBackend(CliBackend):
                  executable: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         if flavour not in ("nerdctl", "docker"):
             raise ValueError(f"unknown flavour {flavour!r}")
+        self.check_executable(runner, executable or flavour)
         self.name = flavour
         self.daemon = "docker" if flavour == "docker" else "containerd"
         self.runner = runner
-        self.address = address
+        self.address = docker_host(address) if flavour == "docker" else address
         self.namespace = namespace
         self.timeout = timeout
-        self.commands = DockerCompatCommands(flavour, address, namespace, executable or flavour)
+        self.commands = DockerCompatCommands(flavour, self.address, namespace, executable or flavour)
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:

@@ -3,6 +3,7 @@ how the daemon is named (nerdctl: containerd socket and namespace; docker:
 the engine's host)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -10,6 +11,16 @@ from ..models import ContainerSpec
 
 JSON = "{{json .}}"  # works with old and new clients alike (`--format json` does not)
 REPLAY_WINDOW = "5s"
+
+
+def docker_host(address: str) -> str:
+    """What ``docker --host`` needs: a bare socket path (as containerd's
+    address is given) means ``unix://PATH``; URLs (``unix://``, ``tcp://``,
+    ``ssh://`` …) pass unchanged. docker itself would read a bare path as a
+    TCP address."""
+    if "://" in address:
+        return address
+    return "unix://" + os.path.abspath(address)
 
 
 @dataclass(frozen=True)
