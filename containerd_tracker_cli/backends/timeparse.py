@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,13 +21,17 @@ def parse_go_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, dict):
-        seconds = int(value.get("seconds", 0))
-        nanos = int(value.get("nanos", 0))
-        if seconds <= 0 and nanos == 0:
-            return None
-        return datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=nanos // 1000)
+        try:
+            seconds = int(value.get("seconds", 0))
+            nanos = int(value.get("nanos", 0))
+            if seconds <= 0 and nanos == 0:
+                return None
+            return datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=nanos // 1000)
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            # null, text, inf or a year past 9999: int() and the platform's time_t say so each their own way.
+            raise ValueError(f"not a time: {reprlib.repr(value)}") from exc
     if not isinstance(value, str):
-        raise ValueError(f"not a time: {value!r}")
+        raise ValueError(f"not a time: {reprlib.repr(value)}")
     match = _RFC3339.match(value.strip())
     if not match:
         raise ValueError(f"not a time: {value!r}")

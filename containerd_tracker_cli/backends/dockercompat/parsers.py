@@ -125,12 +125,14 @@ def ps_status(status: str, state: str | None = None) -> tuple[TaskStatus | None,
 
 def _json_lines(argv: Sequence[str], out: str) -> list[dict[str, Any]]:
     rows = []
-    for line in out.splitlines():
+    # Only "\n" ends a line: Go leaves U+0085 and U+2028 unescaped in JSON
+    # strings, and str.splitlines would cut there.
+    for line in out.split("\n"):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise CliParseError(argv, f"a line is not JSON ({exc})", line) from exc
         if not isinstance(row, dict):
             raise CliParseError(argv, "a line is not a JSON object", line)
@@ -141,7 +143,7 @@ def _json_lines(argv: Sequence[str], out: str) -> list[dict[str, Any]]:
 def _json_array(argv: Sequence[str], out: str) -> list[Any]:
     try:
         data = json.loads(out) if out.strip() else []
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CliParseError(argv, f"invalid JSON ({exc})", out) from exc
     if not isinstance(data, list):
         raise CliParseError(argv, "expected a JSON array", out)
@@ -162,7 +164,7 @@ def parse_ps(argv: Sequence[str], out: str) -> list[PsEntry]:
                 labels=parse_labels(row.get("Labels")),
                 created_at=parse_go_time(row.get("CreatedAt")),
             ))
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # AttributeError: a State not text
             raise CliParseError(argv, f"unexpected ps entry ({exc})", json.dumps(row)) from exc
     return entries
 
@@ -175,7 +177,7 @@ def parse_inspect(argv: Sequence[str], out: str) -> list[Inspected]:
             raise CliParseError(argv, "an element has no container Id", json.dumps(item)[:300])
         try:
             found.append(_inspected(item))
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # OverflowError: int(inf)
             raise CliParseError(argv, f"unexpected inspect element ({exc})", json.dumps(item)[:300]) from exc
     return found
 
@@ -265,7 +267,8 @@ def parse_event(argv: Sequence[str], line: str) -> Event:
                 timestamp = datetime.fromtimestamp(int(row.get("time") or 0), tz=timezone.utc)
             topic = _DOCKER_TOPICS.get((kind, base_action), f"/docker/{kind}/{base_action}")
             return Event(timestamp=timestamp, namespace=str(row.get("scope") or ""), topic=topic, payload=payload)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    # OverflowError, OSError: int(inf), or a time past what the platform's time_t holds.
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError, RecursionError) as exc:
         raise CliParseError(argv, f"unexpected event ({exc})", line) from exc
     raise CliParseError(argv, "neither a nerdctl nor a docker event", line)
 
@@ -284,7 +287,7 @@ def parse_version(argv: Sequence[str], out: str) -> dict[str, str]:
             versions["server"] = str(server["Version"])
         for component in server.get("Components") or []:
             versions[str(component.get("Name", "")).lower()] = str(component.get("Version") or "")
-    except (ValueError, AttributeError, TypeError) as exc:
+    except (ValueError, AttributeError, TypeError, RecursionError) as exc:
         raise CliParseError(argv, f"unexpected version output ({exc})", out) from exc
     if not versions["client"]:
         raise CliParseError(argv, "no client version", out)
