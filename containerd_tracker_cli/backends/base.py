@@ -86,8 +86,9 @@ class ContainerBackend(abc.ABC):
         far as the CLI tells it, error text of each that could not be deleted)."""
 
     @abc.abstractmethod
-    def delete_containers(self, container_ids: Iterable[str]) -> None:
-        """Remove containers and their snapshots; missing ones are skipped."""
+    def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
+        """Remove containers and their snapshots; returns the IDs that were
+        not there (someone deleted them first), which are skipped."""
 
     @abc.abstractmethod
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:

@@ -209,6 +209,13 @@ class ContainerdJobTracker(JobTracker):
         if unrecorded:
             harvested = self._exits.harvest(unrecorded)
             exits.update({k: v for k, v in harvested.items() if v is not None})
+        if not self.backend.records_exit:
+            # Recorded, yet the task is still there: a harvest was interrupted
+            # (a process killed between labelling and deleting). Finish it.
+            leftover = [job_id for job_id, (_, task) in observed.items() if job_id not in unrecorded
+                        and exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED]
+            if leftover:
+                self.backend.delete_tasks(leftover)
 
         jobs = {}
         for job_id in wanted:
@@ -667,5 +674,6 @@ class ContainerdJobTracker(JobTracker):
             raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
         if job.task is not None:
             self.backend.delete_tasks([job_id])
-        self.backend.delete_containers([job_id])
+        if job_id in self.backend.delete_containers([job_id]):
+            raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")
         self.state.remove_job(_key(job.info))

@@ -133,15 +133,18 @@ class CtrBackend(CliBackend):
             self._raise(done, None)
         return codes, failed
 
-    def delete_containers(self, container_ids: Iterable[str]) -> None:
+    def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         ids = list(container_ids)
         if not ids:
-            return
+            return set()
         done = self._run(self.commands.delete_containers(ids), allow_failure=True)
-        if done.exit_code != 0:
-            errors = [line for line in done.stderr.splitlines() if line.strip() and "not found" not in line]
-            if errors:
-                self._raise(done, None)
+        if done.exit_code == 0:
+            return set()
+        missing = parsers.parse_missing_containers(done.stderr)
+        errors = [line for line in done.stderr.splitlines() if line.strip() and "not found" not in line]
+        if errors:
+            self._raise(done, None)
+        return missing & set(ids)
 
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
         argv = self.commands.set_labels(container_id, labels)

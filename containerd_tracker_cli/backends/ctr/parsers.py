@@ -115,6 +115,14 @@ def parse_delete_output(argv: Sequence[str], ids: Sequence[str], err: str) -> tu
     return {cid: codes.get(cid, 0) for cid in ids if cid not in failed}, failed
 
 
+_MISSING_CONTAINER = re.compile(r'container \\?"(?P<id>[^"\\]+)\\?" in namespace \\?"[^"\\]*\\?": not found')
+
+
+def parse_missing_containers(err: str) -> set[str]:
+    """IDs ``ctr containers delete`` found missing (same text in 1.6–2.1)."""
+    return {m["id"] for m in _MISSING_CONTAINER.finditer(err)}
+
+
 def parse_cpu_ns(argv: Sequence[str], out: str) -> int | None:
     """CPU time from ``ctr tasks metrics --format json`` (cgroup v1 or v2)."""
     data = _json(argv, out)

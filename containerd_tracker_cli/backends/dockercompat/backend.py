@@ -26,6 +26,7 @@ from .commands import DockerCompatCommands, docker_host
 DEFAULT_TIMEOUT = 30.0
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _MISSING = re.compile(r"[Nn]o such (?:container|object)|not found")
+_MISSING_ID = re.compile(r"[Nn]o such container: (?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)")
 # Precise on purpose: "no such file or directory" also ends a failed exec.
 _UNREACHABLE = (
     "cannot connect to the docker daemon",          # docker, socket missing or daemon down
@@ -124,13 +125,15 @@ class DockerCompatBackend(CliBackend):
     def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
         return {}, {}  # an ended container's task is already gone; rm removes the rest
 
-    def delete_containers(self, container_ids: Iterable[str]) -> None:
+    def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         ids = list(container_ids)
-        if ids:
-            done = self._run(self.commands.remove(ids), allow_failure=True)
-            errors = [line for line in done.stderr.splitlines() if line.strip() and not _MISSING.search(line)]
-            if done.exit_code != 0 and errors:
-                self._raise(done, None)
+        if not ids:
+            return set()
+        done = self._run(self.commands.remove(ids), allow_failure=True)
+        errors = [line for line in done.stderr.splitlines() if line.strip() and not _MISSING.search(line)]
+        if done.exit_code != 0 and errors:
+            self._raise(done, None)
+        return {m["id"] for m in _MISSING_ID.finditer(done.stderr)} & set(ids)
 
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
         from ...drmaa2.errors import UnsupportedOperationError
