@@ -207,3 +207,27 @@ def test_unknown_output_is_a_parse_error_naming_the_command(parse, output):
 def test_a_delete_lost_to_another_process_is_a_per_task_failure(err):
     codes, failed = parsers.parse_delete_output(ARGV, ["r1"], err)
     assert codes == {} and "not found" in failed["r1"]
+
+
+STDERR_CASES = {
+    "info-of-a-missing-container": "ContainerNotFound",
+    "kill-of-a-missing-task": "ContainerNotFound",
+    "list-on-a-missing-socket": "DaemonUnreachable",
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case", list(STDERR_CASES))
+def test_each_versions_error_texts_become_typed_errors(version, case):
+    """Drift: error texts differ by version (2.x: 'cannot access socket' before dialling)."""
+    from containerd_tracker_cli.backends.ctr import CtrBackend
+    from containerd_tracker_cli.runner import Completed
+
+    path = FIXTURES / version / "stderr" / f"{case}.txt"
+    assert path.exists(), f"record it: pytest tests/live/test_version_drift.py --record-fixtures (containerd {version})"
+    stderr = path.read_text().replace("<<address>>", "/replay/daemon.sock")
+    backend = CtrBackend.__new__(CtrBackend)  # only its error classification is used: no runner needed
+    backend.address, backend.daemon = "/replay/daemon.sock", "containerd"
+    with pytest.raises(Exception) as caught:
+        backend._raise(Completed(("ctr",), 1, "", stderr), "absent-job")
+    assert type(caught.value).__name__ == STDERR_CASES[case], stderr

@@ -1,0 +1,53 @@
+"""What ctr says when things go wrong, per containerd version: each text is
+turned into the right typed error here, live, and recorded (with
+``--record-fixtures``) into fixtures/ctr/<version>/stderr/ for the offline
+test of every version."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from containerd_tracker_cli.backends.ctr import CtrBackend
+from containerd_tracker_cli.backends.errors import ContainerNotFound, DaemonUnreachable
+from containerd_tracker_cli.runner import Completed, LiveRunner, Runner
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctr"
+
+
+class Keeping(Runner):
+    """A live runner that keeps the last answer, to record its stderr."""
+
+    def __init__(self) -> None:
+        self.inner = LiveRunner()
+        self.last: Completed | None = None
+
+    def run(self, argv, *, timeout, stdin=None):
+        self.last = self.inner.run(argv, timeout=timeout, stdin=stdin)
+        return self.last
+
+    def stream(self, argv):
+        return self.inner.stream(argv)
+
+
+CASES: dict[str, tuple[Callable[[CtrBackend], object], type[Exception]]] = {
+    "info-of-a-missing-container": (lambda b: b.container_info("absent-job"), ContainerNotFound),
+    "kill-of-a-missing-task": (lambda b: b.kill_task("absent-job", "SIGTERM"), ContainerNotFound),
+    "list-on-a-missing-socket": (lambda b: b.list_container_ids({"drmaa2": "true"}), DaemonUnreachable),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_ctr_error_texts_become_typed_errors(containerd, tmp_path, request, case):
+    call, expected = CASES[case]
+    address = str(tmp_path / "absent.sock") if "socket" in case else containerd.address
+    runner = Keeping()
+    backend = CtrBackend(runner, address, "default", executable=containerd.ctr, timeout=20)
+    with pytest.raises(expected):
+        call(backend)
+    assert runner.last is not None and runner.last.exit_code != 0
+    if request.config.getoption("--record-fixtures"):
+        folder = FIXTURES / containerd.version() / "stderr"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{case}.txt").write_text(runner.last.stderr.replace(address, "<<address>>"))
