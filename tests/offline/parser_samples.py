@@ -203,6 +203,14 @@ DELETE_LINE = st.one_of(
     st.text(max_size=8).map(lambda cid: f'ctr: container "{cid}" in namespace "default": not found'),
 )
 
+#: OCI content digests, well-formed or not (an option, a path, no algorithm).
+DIGESTS = either(st.one_of(st.from_regex(r"\A[a-z0-9]{1,6}([+._-][a-z0-9]{1,3})?:[a-zA-Z0-9=_-]{1,64}\Z"),
+                           st.sampled_from(["sha256:" + "a" * 64, "--help", "-", "sha256:", ":ab", "sha256:a/b", ""])))
+DESCRIPTOR = obj(mediaType=JSON_VALUES, digest=DIGESTS, size=NUMBERS, annotations=LABELS, platform=either(obj(
+    os=either(st.sampled_from(["linux", "windows", "unknown"])), variant=JSON_VALUES,
+    architecture=either(st.sampled_from(["amd64", "arm64", "arm", "unknown"])))))
+STRINGS = either(st.lists(st.text(max_size=6), max_size=3))
+
 #: Parser kind → its output with any JSON value where the parser looks.
 TARGETED: dict[str, st.SearchStrategy[str]] = {
     "ctr containers info": st.fixed_dictionaries({"ID": either(st.text(max_size=10))}, optional={
@@ -216,6 +224,12 @@ TARGETED: dict[str, st.SearchStrategy[str]] = {
                                  exit_status=NUMBERS, exited_at=TIMES)).map(json.dumps),
     "ctr image config": either(obj(config=either(obj(Entrypoint=JSON_VALUES, Cmd=JSON_VALUES, Env=JSON_VALUES,
                                                      WorkingDir=JSON_VALUES)))).map(json.dumps),
+    "ctr manifest choice": either(obj(manifests=either(st.lists(either(DESCRIPTOR), max_size=4)),
+                                      config=either(DESCRIPTOR))).map(json.dumps),
+    "ctr config digest": either(obj(config=either(DESCRIPTOR), manifests=JSON_VALUES)).map(json.dumps),
+    "compat image config": either(st.lists(either(obj(Id=JSON_VALUES, Config=either(obj(
+        Entrypoint=STRINGS, Cmd=STRINGS, Env=STRINGS, WorkingDir=either(st.text(max_size=6)))))), max_size=2)).map(
+        json.dumps),
     "ctr events": st.tuples(CTR_EVENT_TIME, st.sampled_from(["default", ""]), PAYLOAD).map(
         lambda t: f"{t[0]} {t[1]} /tasks/exit {json.dumps(t[2])}"),
     "ctr tasks list": _table("TASK    PID    STATUS"),

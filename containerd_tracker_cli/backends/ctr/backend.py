@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Mapping
 from ...runner import Runner
 from ..base import EventStream, Observed
 from ..cli import PULL_TIMEOUT, CliBackend
-from ..errors import CliParseError, ContainerNotFound
+from ..errors import ContainerNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from . import parsers
 from .commands import CtrCommands
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 
 _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+
+
+def _go_arch() -> str:
+    """This machine's architecture as Go (and an OCI platform) names it."""
+    return _GO_ARCH.get(platform.machine(), platform.machine())
 
 
 class CtrBackend(CliBackend):
@@ -193,23 +198,13 @@ class CtrBackend(CliBackend):
         self._run(self.commands.pull(ref), timeout=PULL_TIMEOUT)
 
     def image_config(self, image: ImageRecord) -> ImageConfig:
-        digest = image.digest
-        argv = self.commands.content(digest)
-        document = parsers.parse_json_object(argv, self._run(argv).stdout)
-        if "manifests" in document:  # an index: take this machine's platform
-            arch = _GO_ARCH.get(platform.machine(), platform.machine())
-            chosen = None
-            for entry in document.get("manifests") or []:
-                plat = entry.get("platform") or {}
-                if plat.get("os", "linux") == "linux" and plat.get("architecture", arch) == arch:
-                    chosen = entry
-                    break
-            if chosen is None:
-                raise CliParseError(argv, f"no linux/{arch} manifest in the image index", str(document)[:300])
-            argv = self.commands.content(chosen["digest"])
-            document = parsers.parse_json_object(argv, self._run(argv).stdout)
-        config_digest = (document.get("config") or {}).get("digest")
-        if not isinstance(config_digest, str):
-            raise CliParseError(argv, "manifest has no config digest", str(document)[:300])
-        argv = self.commands.content(config_digest)
+        """The image's config: from an index, this machine's manifest
+        first; from the manifest, its config blob."""
+        argv = self.commands.content(image.digest)
+        out = self._run(argv).stdout
+        manifest = parsers.parse_manifest_choice(argv, out, _go_arch())
+        if manifest is not None:  # an index
+            argv = self.commands.content(manifest)
+            out = self._run(argv).stdout
+        argv = self.commands.content(parsers.parse_config_digest(argv, out))
         return parsers.parse_image_config(argv, self._run(argv).stdout)

@@ -14,6 +14,9 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # ASCII digits only ("²".isdigit() is true, int("²") fails) and short enough for int().
 _PID = re.compile(r"[0-9]{1,10}")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: A content digest as the OCI image spec defines it (``algorithm:encoded``);
+#: never an option (``--help``) or a path for the ``content get`` it goes to.
+_OCI_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _NONZERO_EXIT = re.compile(r'task (?P<id>\S+) exit with non-zero exit code (?P<code>-?\d+)')
 # A task ctr could not load, or that another process deleted first.
 _DELETE_FAILED = re.compile(
@@ -184,6 +187,49 @@ def parse_json_object(argv: Sequence[str], out: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CliParseError(argv, "expected a JSON object", out)
     return data
+
+
+def _descriptor_digest(argv: Sequence[str], descriptor: Any, what: str, out: str) -> str:
+    """The ``digest`` of an OCI descriptor (``{"mediaType", "digest", "size"}``)."""
+    if not isinstance(descriptor, dict):
+        raise CliParseError(argv, f"{what} is not an object", out)
+    digest = descriptor.get("digest")
+    if not isinstance(digest, str) or not _OCI_DIGEST.fullmatch(digest):
+        raise CliParseError(argv, f"{what} has no valid digest", out)
+    return digest
+
+
+def parse_manifest_choice(argv: Sequence[str], out: str, arch: str) -> str | None:
+    """``ctr content get`` of an image's digest: for an OCI image index (or
+    a Docker manifest list), the digest of the first manifest for linux on
+    Go architecture ``arch`` (an entry without platform, or without os or
+    architecture, fits any); ``None`` when the document is a manifest
+    already (no ``manifests`` key)."""
+    document = parse_json_object(argv, out)
+    if "manifests" not in document:
+        return None
+    manifests = document["manifests"]
+    if manifests is None:
+        manifests = []
+    if not isinstance(manifests, list):
+        raise CliParseError(argv, "manifests is not a list", out)
+    for entry in manifests:
+        if not isinstance(entry, dict):
+            raise CliParseError(argv, "an entry of manifests is not an object", out)
+        plat = entry.get("platform") or {}
+        if not isinstance(plat, dict):
+            raise CliParseError(argv, "a manifest's platform is not an object", out)
+        if plat.get("os", "linux") == "linux" and plat.get("architecture", arch) == arch:
+            return _descriptor_digest(argv, entry, f"the linux/{arch} manifest", out)
+    raise CliParseError(argv, f"no linux/{arch} manifest in the image index", out)
+
+
+def parse_config_digest(argv: Sequence[str], out: str) -> str:
+    """``ctr content get`` of an image manifest: its config's digest."""
+    document = parse_json_object(argv, out)
+    if not document.get("config"):
+        raise CliParseError(argv, "manifest has no config digest", out)
+    return _descriptor_digest(argv, document["config"], "the manifest's config", out)
 
 
 def parse_image_config(argv: Sequence[str], out: str) -> ImageConfig:

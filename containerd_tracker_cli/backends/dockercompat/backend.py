@@ -165,12 +165,4 @@ class DockerCompatBackend(CliBackend):
 
     def image_config(self, image: ImageRecord) -> ImageConfig:
         argv = self.commands.image_inspect(image.name)
-        data = parsers._json_array(argv, self._run(argv).stdout)
-        if not data or not isinstance(data[0], dict):
-            raise CliParseError(argv, "no image in the answer", str(data)[:300])
-        config = data[0].get("Config") or {}
-        try:
-            return ImageConfig(entrypoint=config.get("Entrypoint") or [], cmd=config.get("Cmd") or [],
-                               env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
-        except ValueError as exc:
-            raise CliParseError(argv, str(exc), str(config)[:300]) from exc
+        return parsers.parse_image_inspect_config(argv, self._run(argv).stdout)

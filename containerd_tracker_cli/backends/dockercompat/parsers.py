@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import CliParseError
-from ..models import ContainerInfo, Event, ImageRecord, TaskRecord, TaskStatus
+from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from ..timeparse import parse_go_time
 
 _LABEL_START = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*=")
@@ -232,6 +232,22 @@ def parse_images(argv: Sequence[str], out: str) -> list[ImageRecord]:
             digest = image_id if image_id.startswith("sha256:") else f"id:{image_id}" if image_id else ""
         images.append(ImageRecord(name=str(name), digest=digest))
     return images
+
+
+def parse_image_inspect_config(argv: Sequence[str], out: str) -> ImageConfig:
+    """``image inspect REF``: the first image's ``Config`` (``null`` for an
+    image without one)."""
+    data = _json_array(argv, out)
+    if not data or not isinstance(data[0], dict):
+        raise CliParseError(argv, "no image in the answer", out)
+    config = data[0].get("Config") or {}
+    if not isinstance(config, dict):
+        raise CliParseError(argv, "Config is not an object", out)
+    try:
+        return ImageConfig(entrypoint=config.get("Entrypoint") or [], cmd=config.get("Cmd") or [],
+                           env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
+    except ValueError as exc:
+        raise CliParseError(argv, f"unexpected image Config ({exc})", out) from exc
 
 
 def parse_event(argv: Sequence[str], line: str) -> Event:
