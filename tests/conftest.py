@@ -77,6 +77,9 @@ def _use_containerd_version(version: str) -> None:
     if done.returncode != 0:
         raise pytest.UsageError(f"--containerd-version {version}: {done.stderr.strip()}")
     bindir = done.stdout.split()[-1]
+    current = shutil.which("ctr")
+    if current and Path(current).parent == Path(bindir):
+        return  # already first (the system's own): prepending /usr/bin would shadow e.g. python3
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 

@@ -25,22 +25,48 @@ ENV_STATE_DIR = "CONTAINERD_TRACKER_STATE_DIR"
 # jobs, containerd 1.6.20). It creates the "done" marker before it reports
 # ready; the pipes close when the task is deleted, and the logger removes the
 # marker once all is written. No logger, no marker: nothing to wait for.
+#
+# With "address", it also keeps how the job ended: a watcher waits for the
+# job's process (tail --pid, one wake-up a second, no fork) and then saves
+# what the task's shim holds (status, exit time; asked with the ctr that lies
+# beside the shim binary, so of its version) as shim-state.json in the
+# job's folder. containerd 1.7 and later delete every stopped task when they
+# restart, silently: without this, a job that ended unobserved before such a
+# restart would have no exit status left anywhere. The watcher is not waited
+# for: the logger (which containerd waits for on delete) ends with its pipes.
 LOGGER_SCRIPT = """#!/bin/sh
-# containerd-tracker: append a task's stdout and stderr to their files.
+# containerd-tracker: append a task's stdout and stderr to their files, and
+# keep the shim's record of how the task ended.
 # containerd sends SIGTERM as soon as the task is deleted, then waits for us:
 # ignore it, drain the pipes to the end, and only then exit.
 trap '' TERM
 umask 077  # a job's output is its owner's alone
-out=/dev/null err=/dev/null done=
+out=/dev/null err=/dev/null done= address=
 while [ "$#" -ge 2 ]; do
-  case "$1" in stdout) out=$2 ;; stderr) err=$2 ;; done) done=$2 ;; esac
+  case "$1" in stdout) out=$2 ;; stderr) err=$2 ;; done) done=$2 ;; address) address=$2 ;; esac
   shift 2
 done
 [ -n "$done" ] && : > "$done"
 cat <&3 >>"$out" 4<&- 5>&- &
+copy_out=$!
 cat <&4 >>"$err" 3<&- 5>&- &
+copy_err=$!
+if [ -n "$done" ] && [ -n "$address" ]; then
+  (
+    dir=${done%/*} tries=0
+    while [ ! -s "$dir/pid" ] && [ "$tries" -lt 600 ]; do sleep 0.05; tries=$((tries + 1)); done
+    pid=$(cat "$dir/pid" 2>/dev/null)
+    [ -n "$pid" ] && tail --pid="$pid" -f /dev/null
+    # The ctr beside our parent, the task's shim, speaks that shim's protocol version.
+    shim=$(readlink "/proc/$PPID/exe") ctr=ctr
+    [ -x "${shim%/*}/ctr" ] && ctr=${shim%/*}/ctr
+    "$ctr" -a "$address" -n "$CONTAINER_NAMESPACE" shim --id "$CONTAINER_ID" state >"$dir/shim-state.tmp" \
+      && mv "$dir/shim-state.tmp" "$dir/shim-state.json"
+    rm -f "$dir/shim-state.tmp"
+  ) </dev/null >/dev/null 2>&1 3<&- 4<&- 5>&- &
+fi
 exec 3<&- 4<&- 5>&-
-wait
+wait "$copy_out" "$copy_err"
 [ -n "$done" ] && rm -f "$done"
 """
 
@@ -95,6 +121,23 @@ class StateDir:
         except (OSError, ValueError):
             return None
 
+    def read_shim_exit(self, job_id: str) -> "ExitRecord | None":
+        """How the job ended, as its logger saved the shim's state when the
+        job's process ended (containerd may have forgotten it since)."""
+        from ..backends.ctr.parsers import parse_shim_state
+        from ..backends.errors import CliParseError
+        from ..backends.models import TaskStatus
+        from .labels import ExitRecord
+
+        path = self.job_dir(job_id) / "shim-state.json"
+        try:
+            task = parse_shim_state(("ctr", "shim", "state", str(path)), path.read_text())
+        except (OSError, CliParseError):
+            return None
+        if task.status != TaskStatus.STOPPED or task.exit_status is None:
+            return None
+        return ExitRecord(task.exit_status, task.exited_at)
+
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
@@ -113,8 +156,13 @@ class StateDir:
         """Exists while a task's logger may still be writing (see LOGGER_SCRIPT)."""
         return self.job_dir(key) / "logging"
 
-    def log_uri(self, stdout: Path, stderr: Path, done: Path) -> str:
-        query = urlencode({"stdout": str(stdout), "stderr": str(stderr), "done": str(done)})
+    def log_uri(self, stdout: Path, stderr: Path, done: Path, address: str | None = None) -> str:
+        """The logger's URI; with containerd's ``address`` it also keeps the
+        shim's record of how the task ended (see LOGGER_SCRIPT)."""
+        fields = {"stdout": str(stdout), "stderr": str(stderr), "done": str(done)}
+        if address:
+            fields["address"] = address
+        query = urlencode(fields)
         return "binary://" + quote(str(self.logger())) + "?" + query
 
     @staticmethod

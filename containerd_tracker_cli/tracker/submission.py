@@ -177,6 +177,7 @@ def plan(
     state: StateDir,
     image_config: Callable[[], ImageConfig],
     index: int | None = None,
+    logger_address: str | None = None,
 ) -> Plan:
     """Everything needed to create the job, nothing created yet."""
     stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(key)
@@ -212,7 +213,7 @@ def plan(
         labels[L.ARRAY_INDEX] = str(index)
     if template.submit_as_hold:
         labels[L.HOLD] = "true"
-    log_uri = state.log_uri(stdout, stderr, state.logging_marker(key))
+    log_uri = state.log_uri(stdout, stderr, state.logging_marker(key), logger_address)
     labels[L.LOG_URI] = log_uri
     _check_label_sizes(labels)
     labels.update(L.encode_template(template))

@@ -210,6 +210,11 @@ class ContainerdJobTracker(JobTracker):
             harvested = self._exits.harvest(unrecorded)
             exits.update({k: v for k, v in harvested.items() if v is not None})
         if not self.backend.records_exit:
+            # The task is gone with no exit recorded: containerd (1.7+) deleted it
+            # when it restarted. The job's logger saved what the shim held.
+            for job_id, (info, task) in observed.items():
+                if exits[job_id] is None and task is None and self.state.pid_file(_key(info)).exists():
+                    exits[job_id] = self._saved_exit(job_id, info)
             # Recorded, yet the task is still there: a harvest was interrupted
             # (a process killed between labelling and deleting). Finish it.
             leftover = [job_id for job_id, (_, task) in observed.items() if job_id not in unrecorded
@@ -228,6 +233,15 @@ class ContainerdJobTracker(JobTracker):
             if job.state in TERMINAL_STATES:
                 self._settle_output(job)
         return jobs
+
+    def _saved_exit(self, job_id: str, info: ContainerInfo) -> ExitRecord | None:
+        record = self.state.read_shim_exit(_key(info))
+        if record is not None:
+            try:
+                self.backend.set_labels(job_id, record.to_labels())  # durable in containerd again
+            except DrmaaError as exc:
+                log.warning("exit of %s (%s) read from its logger, not labelled: %s", job_id, record, exc)
+        return record
 
     def _settle_output(self, job: _Job) -> None:
         """An ended job's output files are complete before anyone is told it
@@ -342,6 +356,11 @@ class ContainerdJobTracker(JobTracker):
             raise
         return json.dumps(ids)
 
+    def _logger_address(self) -> str | None:
+        """containerd's address for the logger's exit watcher, where
+        containerd runs the logger (ctr) and may forget a stopped task."""
+        return self.address if self.backend.writes_output_files and not self.backend.records_exit else None
+
     def _image(self, ref: str, cache: dict[str, ImageRecord]) -> ImageRecord:
         """The local image, pulled first when the policy says so."""
         images = {image.name: image for image in self.backend.list_images()}
@@ -397,6 +416,7 @@ class ContainerdJobTracker(JobTracker):
                 state=self.state,
                 image_config=lambda: self._image_config(image),
                 index=index,
+                logger_address=self._logger_address(),
             )
         except OSError as exc:  # the logger script could not be written there
             raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
@@ -573,7 +593,7 @@ class ContainerdJobTracker(JobTracker):
             key = _key(job.info)
             output = self.state.default_output(key)
             log_uri = job.info.labels.get(L.LOG_URI) or self.state.log_uri(
-                output, output, self.state.logging_marker(key))
+                output, output, self.state.logging_marker(key), self._logger_address())
             self._start(job_id, key, log_uri, has_stdin=False)
             if self.backend.mutable_labels:  # only once it runs: a failed start stays held
                 self.backend.set_labels(job_id, {L.HOLD: ""})

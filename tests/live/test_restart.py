@@ -4,6 +4,7 @@ removed after its job ended. Each test runs its own daemon (of the version
 on PATH), so stopping it disturbs no other test."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from containerd_tracker_cli import ContainerdJobTracker, DrmCommunicationError, JobState
 from containerd_tracker_cli.testing import PrivateContainerd
+from containerd_tracker_cli.tracker.labels import ExitRecord
 
 from ..support import BUSYBOX
 from .helpers import output_of, submit, template
@@ -45,9 +47,8 @@ def _shim_says_stopped(daemon: PrivateContainerd, job_id: str) -> bool:
     return '"status": 3' in _ctr(daemon, "shim", "--id", job_id, "state").stdout
 
 
-def _keeps_stopped_tasks_over_a_restart(daemon: PrivateContainerd) -> bool:
-    major, minor = (int(part) for part in daemon.version().lstrip("v").split(".")[:2])
-    return (major, minor) < (1, 7)
+def _labels(daemon: PrivateContainerd, job_id: str) -> dict[str, str]:
+    return json.loads(_ctr(daemon, "containers", "info", job_id).stdout)["Labels"]
 
 
 def _until(check, what: str, timeout: float = 30.0) -> None:
@@ -83,19 +84,14 @@ def test_jobs_of_every_state_survive_a_containerd_restart(own_containerd, tmp_pa
     first, second = tracker.job_info(ended_unseen), tracker.job_info(ends_while_down)
     assert output_of(tracker, ended_unseen) == "before\n"
     assert output_of(tracker, ends_while_down) == "during\n"
-    if _keeps_stopped_tasks_over_a_restart(daemon):
-        assert (first.state, first.exit_status) == (JobState.FAILED, 4)
-        assert first.finish_time is not None and first.finish_time < stopped_at
-        assert (second.state, second.exit_status) == (JobState.FAILED, 5)
-        assert second.finish_time is not None and stopped_at < second.finish_time < started_at
-    else:
-        # containerd 1.7 and later delete every stopped task when they start,
-        # silently (no event): an exit nobody recorded before is gone. The job
-        # says so instead of making a status up, and can still be deleted.
-        for info in (first, second):
-            assert (info.state, info.exit_status, info.finish_time) == (JobState.UNDETERMINED, None, None)
-        tracker.delete_job(ended_unseen)
-        tracker.delete_job(ends_while_down)
+    # containerd 1.7 and later delete every stopped task when they start (no
+    # event): the job's logger saved the shim's record when the job ended.
+    assert (first.state, first.exit_status) == (JobState.FAILED, 4)
+    assert first.finish_time is not None and first.finish_time < stopped_at
+    assert (second.state, second.exit_status) == (JobState.FAILED, 5)
+    assert second.finish_time is not None and stopped_at < second.finish_time < started_at
+    labelled = ExitRecord.from_labels(_labels(daemon, ends_while_down))  # durable in containerd again
+    assert labelled is not None and (labelled.exit_status, labelled.finish_time) == (5, second.finish_time)
 
     tracker.job_control(paused, "resume")
     assert tracker.job_state(paused) == (JobState.RUNNING, "running")
