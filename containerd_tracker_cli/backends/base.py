@@ -100,6 +100,12 @@ class ContainerBackend(abc.ABC):
         False). A task that is gone is left out."""
         return {}
 
+    def saved_task(self, container_id: str, text: str) -> TaskRecord | None:
+        """A stopped task as its runtime described it in ``text``, saved when
+        the job's process ended (ctr's logger keeps the shim's state, which
+        containerd 1.7+ forget on a restart); ``None`` if unusable."""
+        return None
+
     @abc.abstractmethod
     def task_cpu_ns(self, container_id: str) -> int | None:
         """CPU time used so far by the task's cgroup, if the runtime tells."""

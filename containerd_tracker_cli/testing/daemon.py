@@ -108,12 +108,7 @@ class PrivateContainerd:
             namespaces = self._ctr("namespaces", "list", "--quiet", check=False).stdout.split()
             for namespace in namespaces:
                 self.clean_namespace(namespace)
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            self.stop_daemon()
         self._unmount_below(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -25,7 +25,7 @@ N" warning on delete is the last resort, when a shim cannot be asked.)
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..backends.base import ContainerBackend
 from ..backends.errors import ContainerNotFound
@@ -35,34 +35,64 @@ from .labels import ExitRecord
 log = logging.getLogger(__name__)
 
 
+#: Where a job's logger saved its shim's state, by container ID (None: nothing saved).
+SavedState = Callable[[str], "str | None"]
+
+
 class ExitRecorder:
     def __init__(self, backend: ContainerBackend) -> None:
         self.backend = backend
 
-    def harvest(self, container_ids: Iterable[str]) -> dict[str, ExitRecord | None]:
-        """Record the exit of each stopped task; ``None`` where it could not be known."""
+    def harvest(self, container_ids: Iterable[str], saved: SavedState) -> dict[str, ExitRecord | None]:
+        """Record the exit of each stopped task; ``None`` where it could not
+        be known or not be written (the task then stays: containerd keeps it)."""
         ids = list(dict.fromkeys(container_ids))
         if not ids:
             return {}
-        exits = self.backend.task_exits(ids)
+        tasks = self.backend.task_exits(ids)
+        for cid in ids:  # a shim that cannot be asked: what the job's logger saved of it
+            if cid not in tasks and (text := saved(cid)) and (task := self.backend.saved_task(cid, text)):
+                tasks[cid] = task
         results: dict[str, ExitRecord | None] = {}
-        labelled: list[str] = []
         problem: DrmaaError | None = None
-        for cid, task in exits.items():
-            record = results[cid] = ExitRecord(task.exit_status or 0, task.exited_at, self.backend.task_cpu_ns(cid))
+        for cid, task in tasks.items():
+            record = ExitRecord(task.exit_status or 0, task.exited_at, self.backend.task_cpu_ns(cid))
             try:
                 self.backend.set_labels(cid, record.to_labels())
-                labelled.append(cid)
+                results[cid] = record
             except DrmaaError as exc:  # not recorded: keep the task, so containerd keeps the status
                 log.error("exit of %s (%s) could not be recorded: %s", cid, record, exc)
                 problem = problem or exc
-        unasked = [cid for cid in ids if cid not in exits]
-        codes, failed = self.backend.delete_tasks(labelled + unasked)
+                results[cid] = None
+        unasked = [cid for cid in ids if cid not in tasks]
+        codes, failed = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
         for cid in unasked:
             results[cid] = self._after_the_fact(cid, codes, failed)
         if problem is not None and not any(results.values()):
             raise problem
         return results
+
+    def recover(self, container_ids: Iterable[str], saved: SavedState) -> dict[str, ExitRecord]:
+        """Exits of jobs whose task is gone unrecorded — containerd 1.7+ delete
+        stopped tasks when they restart — from what their loggers saved;
+        labelled, so containerd holds them again."""
+        found = {}
+        for cid in container_ids:
+            text = saved(cid)
+            task = self.backend.saved_task(cid, text) if text else None
+            if task is None:
+                continue
+            record = found[cid] = ExitRecord(task.exit_status or 0, task.exited_at)
+            try:
+                self.backend.set_labels(cid, record.to_labels())
+            except DrmaaError as exc:  # the saved file still holds it
+                log.warning("exit of %s (%s) read from its logger, not labelled: %s", cid, record, exc)
+        return found
+
+    def finish(self, container_ids: Iterable[str]) -> None:
+        """Delete the tasks of exits already recorded: a harvester was killed
+        between writing the labels and deleting."""
+        self.backend.delete_tasks(container_ids)
 
     def _after_the_fact(self, cid: str, codes: dict[str, int], failed: dict[str, str]) -> ExitRecord | None:
         """A task whose shim could not be asked: another process harvested it

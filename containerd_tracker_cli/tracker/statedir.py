@@ -27,9 +27,10 @@ ENV_STATE_DIR = "CONTAINERD_TRACKER_STATE_DIR"
 # marker once all is written. No logger, no marker: nothing to wait for.
 #
 # With "address", it also keeps how the job ended: a watcher waits for the
-# job's process (tail --pid, one wake-up a second, no fork) and then saves
-# what the task's shim holds (status, exit time; asked with the ctr that lies
-# beside the shim binary, so of its version) as shim-state.json in the
+# job's process (GNU tail --pid, ten wake-ups a second and no fork; else a
+# kill -0 loop) and then saves what the task's shim holds once it says
+# "stopped" (status, exit time; asked with the ctr that lies beside the shim
+# binary, so of the shim's own protocol version) as shim-state.json in the
 # job's folder. containerd 1.7 and later delete every stopped task when they
 # restart, silently: without this, a job that ended unobserved before such a
 # restart would have no exit status left anywhere. The watcher is not waited
@@ -53,15 +54,24 @@ cat <&4 >>"$err" 3<&- 5>&- &
 copy_err=$!
 if [ -n "$done" ] && [ -n "$address" ]; then
   (
-    dir=${done%/*} tries=0
-    while [ ! -s "$dir/pid" ] && [ "$tries" -lt 600 ]; do sleep 0.05; tries=$((tries + 1)); done
+    dir=${done%/*} n=0
+    while [ ! -s "$dir/pid" ] && [ "$n" -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
     pid=$(cat "$dir/pid" 2>/dev/null)
-    [ -n "$pid" ] && tail --pid="$pid" -f /dev/null
-    # The ctr beside our parent, the task's shim, speaks that shim's protocol version.
+    [ -n "$pid" ] || exit 0
+    tail -s 0.1 --pid="$pid" -f /dev/null 2>/dev/null ||
+      while kill -0 "$pid" 2>/dev/null; do sleep 1; done
     shim=$(readlink "/proc/$PPID/exe") ctr=ctr
     [ -x "${shim%/*}/ctr" ] && ctr=${shim%/*}/ctr
-    "$ctr" -a "$address" -n "$CONTAINER_NAMESPACE" shim --id "$CONTAINER_ID" state >"$dir/shim-state.tmp" \
-      && mv "$dir/shim-state.tmp" "$dir/shim-state.json"
+    n=0
+    while [ "$n" -lt 50 ]; do  # the shim reaps the process a moment before it says stopped
+      "$ctr" -a "$address" -n "$CONTAINER_NAMESPACE" shim --id "$CONTAINER_ID" state >"$dir/shim-state.tmp" || break
+      if grep -q '"status": 3' "$dir/shim-state.tmp"; then
+        mv "$dir/shim-state.tmp" "$dir/shim-state.json"
+        break
+      fi
+      sleep 0.1
+      n=$((n + 1))
+    done
     rm -f "$dir/shim-state.tmp"
   ) </dev/null >/dev/null 2>&1 3<&- 4<&- 5>&- &
 fi
@@ -96,6 +106,8 @@ class StateDir:
         self.root.mkdir(parents=True, exist_ok=True)
         for folder in (self.root / "jobs", path.parent):  # others may pass, not list
             folder.mkdir(mode=0o711, exist_ok=True)
+            if folder.stat().st_mode & 0o066 and folder.stat().st_uid == os.geteuid():
+                folder.chmod(0o711)  # made by an older version, listable by all
         path.mkdir(mode=0o700, exist_ok=True)
         return path
 
@@ -121,22 +133,13 @@ class StateDir:
         except (OSError, ValueError):
             return None
 
-    def read_shim_exit(self, job_id: str) -> "ExitRecord | None":
-        """How the job ended, as its logger saved the shim's state when the
-        job's process ended (containerd may have forgotten it since)."""
-        from ..backends.ctr.parsers import parse_shim_state
-        from ..backends.errors import CliParseError
-        from ..backends.models import TaskStatus
-        from .labels import ExitRecord
-
-        path = self.job_dir(job_id) / "shim-state.json"
+    def saved_shim_state(self, job_id: str) -> str | None:
+        """What the job's logger saved of its shim's state when the job's
+        process ended (containerd may have forgotten the task since)."""
         try:
-            task = parse_shim_state(("ctr", "shim", "state", str(path)), path.read_text())
-        except (OSError, CliParseError):
+            return (self.job_dir(job_id) / "shim-state.json").read_text()
+        except OSError:
             return None
-        if task.status != TaskStatus.STOPPED or task.exit_status is None:
-            return None
-        return ExitRecord(task.exit_status, task.exited_at)
 
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)

@@ -115,8 +115,6 @@ def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig])
     return args
 
 
-#: containerd refuses a label whose key and value exceed this many bytes.
-LABEL_LIMIT = 4096
 _LABEL_SOURCES = {L.JOB_NAME: "job_name", L.SESSION: "the session name", L.STDOUT: "output_path",
                   L.STDERR: "error_path", L.LOG_URI: "output_path/error_path"}
 
@@ -125,9 +123,9 @@ def _check_label_sizes(labels: dict[str, str]) -> None:
     """A value containerd would refuse is the template's fault: say which field."""
     for key, value in labels.items():
         size = len(key.encode()) + len(value.encode())
-        if size > LABEL_LIMIT:
+        if size > L.LABEL_LIMIT:
             raise InvalidArgumentError(
-                f"{_LABEL_SOURCES.get(key, key)} is too long: containerd keeps at most {LABEL_LIMIT} bytes "
+                f"{_LABEL_SOURCES.get(key, key)} is too long: containerd keeps at most {L.LABEL_LIMIT} bytes "
                 f"per label (key and value), this one needs {size}")
 
 

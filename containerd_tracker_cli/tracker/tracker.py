@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..backends.base import ContainerBackend
+from ..backends.base import ContainerBackend, Observed
 from ..backends.errors import BackendError, ContainerNotFound
 from ..backends.models import ContainerInfo, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from ..drmaa2.errors import (
@@ -206,21 +206,22 @@ class ContainerdJobTracker(JobTracker):
             job_id for job_id, (_, task) in observed.items()
             if exits[job_id] is None and task is not None and task.status == TaskStatus.STOPPED
         ]
+        saved = self._saved_state(observed)
         if unrecorded:
-            harvested = self._exits.harvest(unrecorded)
-            exits.update({k: v for k, v in harvested.items() if v is not None})
+            harvested = self._exits.harvest(unrecorded, saved)
+            for job_id, record in harvested.items():
+                if record is not None:
+                    exits[job_id] = record
+                elif job_id not in self.backend.observe([job_id]):
+                    raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")
         if not self.backend.records_exit:
-            # The task is gone with no exit recorded: containerd (1.7+) deleted it
-            # when it restarted. The job's logger saved what the shim held.
-            for job_id, (info, task) in observed.items():
-                if exits[job_id] is None and task is None and self.state.pid_file(_key(info)).exists():
-                    exits[job_id] = self._saved_exit(job_id, info)
-            # Recorded, yet the task is still there: a harvest was interrupted
-            # (a process killed between labelling and deleting). Finish it.
+            lost = [job_id for job_id, (info, task) in observed.items()
+                    if exits[job_id] is None and task is None and self.state.pid_file(_key(info)).exists()]
+            exits.update(self._exits.recover(lost, saved))
             leftover = [job_id for job_id, (_, task) in observed.items() if job_id not in unrecorded
                         and exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED]
             if leftover:
-                self.backend.delete_tasks(leftover)
+                self._exits.finish(leftover)
 
         jobs = {}
         for job_id in wanted:
@@ -234,14 +235,9 @@ class ContainerdJobTracker(JobTracker):
                 self._settle_output(job)
         return jobs
 
-    def _saved_exit(self, job_id: str, info: ContainerInfo) -> ExitRecord | None:
-        record = self.state.read_shim_exit(_key(info))
-        if record is not None:
-            try:
-                self.backend.set_labels(job_id, record.to_labels())  # durable in containerd again
-            except DrmaaError as exc:
-                log.warning("exit of %s (%s) read from its logger, not labelled: %s", job_id, record, exc)
-        return record
+    def _saved_state(self, observed: dict[str, Observed]) -> Callable[[str], str | None]:
+        """What each job's logger saved of its shim's state, by job ID."""
+        return lambda job_id: self.state.saved_shim_state(_key(observed[job_id].info))
 
     def _settle_output(self, job: _Job) -> None:
         """An ended job's output files are complete before anyone is told it
@@ -298,8 +294,10 @@ class ContainerdJobTracker(JobTracker):
             ids = json.loads(array_job_id)
         except (TypeError, ValueError):
             ids = None
-        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InvalidArgumentError(f"not an array job ID (a JSON list of job IDs): {array_job_id!r}")
+        for job_id in ids:
+            self._check_id(job_id)
         known = set(self.list_jobs())
         missing = [i for i in ids if i not in known]
         if missing:
@@ -694,6 +692,7 @@ class ContainerdJobTracker(JobTracker):
             raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
         if job.task is not None:
             self.backend.delete_tasks([job_id])
-        if job_id in self.backend.delete_containers([job_id]):
-            raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")
+        gone = job_id in self.backend.delete_containers([job_id])
         self.state.remove_job(_key(job.info))
+        if gone:
+            raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")

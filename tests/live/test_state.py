@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -154,16 +155,40 @@ def test_exit_status_is_kept_in_containerd_labels(tracker, ctr):
     assert "containerd-tracker/finish-time" in labels
 
 
-@pytest.mark.backends("ctr")
-def test_a_task_deleted_behind_the_trackers_back_is_undetermined_not_a_dead_end(tracker, raw):
-    from containerd_tracker_cli import InvalidStateError
-
+def _killed_and_deleted_behind_the_trackers_back(tracker, raw) -> str:
     job_id = submit(tracker, "sleep", "30")
     raw.kill(job_id, "SIGKILL")
     deadline = time.monotonic() + 30
-    while not raw.stopped(job_id) and time.monotonic() < deadline:
+    while not raw.stopped(job_id):
+        if time.monotonic() > deadline:
+            pytest.fail("the killed job did not stop within 30 s")
         time.sleep(0.05)
-    raw("tasks", "delete", job_id)  # the status is gone for good
+    saved = tracker.state.job_dir(job_id)  # with ctr the job ID is the folder's name
+    deadline = time.monotonic() + 30
+    while not (saved / "shim-state.json").exists():  # the logger's watcher keeps the shim's record
+        if time.monotonic() > deadline:
+            pytest.fail("the job's logger saved no exit within 30 s")
+        time.sleep(0.05)
+    raw("tasks", "delete", job_id)  # containerd forgets the status (as 1.7+ do on a restart)
+    return job_id
+
+
+@pytest.mark.backends("ctr")
+def test_a_task_deleted_behind_the_trackers_back_is_read_from_what_its_logger_saved(tracker, raw):
+    job_id = _killed_and_deleted_behind_the_trackers_back(tracker, raw)
+    info = tracker.job_info(job_id)
+    assert (info.state, info.exit_status, info.terminating_signal) == (JobState.FAILED, 137, "SIGKILL")
+    assert info.finish_time is not None
+    tracker.delete_job(job_id)
+    assert job_id not in raw.containers()
+
+
+@pytest.mark.backends("ctr")
+def test_a_task_deleted_with_nothing_saved_is_undetermined_not_a_dead_end(tracker, raw):
+    from containerd_tracker_cli import InvalidStateError
+
+    job_id = _killed_and_deleted_behind_the_trackers_back(tracker, raw)
+    (tracker.state.job_dir(job_id) / "shim-state.json").unlink()
     assert tracker.job_state(job_id)[0] == JobState.UNDETERMINED
     with pytest.raises(InvalidStateError, match="will change no more"):
         tracker.wait(job_id, None)

@@ -51,3 +51,14 @@ def test_ctr_error_texts_become_typed_errors(containerd, tmp_path, request, case
         folder = FIXTURES / containerd.version() / "stderr"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{case}.txt").write_text(runner.last.stderr.replace(address, "<<address>>"))
+
+
+def test_a_delete_of_containers_already_gone_names_them(containerd, tracker_free_backend):
+    """delete_job tells "deleted by another process" from this text (same in 1.6–2.1)."""
+    backend = tracker_free_backend
+    assert backend.delete_containers(["absent-one", "absent-two"]) == {"absent-one", "absent-two"}
+
+
+@pytest.fixture
+def tracker_free_backend(containerd) -> CtrBackend:
+    return CtrBackend(LiveRunner(), containerd.address, "default", executable=containerd.ctr, timeout=20)

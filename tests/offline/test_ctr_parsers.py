@@ -231,3 +231,12 @@ def test_each_versions_error_texts_become_typed_errors(version, case):
     with pytest.raises(Exception) as caught:
         backend._raise(Completed(("ctr",), 1, "", stderr), "absent-job")
     assert type(caught.value).__name__ == STDERR_CASES[case], stderr
+
+
+def test_containers_deleted_by_someone_else_are_named_in_either_text():
+    err = ('time="t" level=error msg="failed to delete container \\"a1\\"" error="container \\"a1\\" in namespace '
+           '\\"default\\": not found"\nctr: container "a1" in namespace "default": not found\n'
+           'time="t" level=error msg="failed to delete container \\"b2\\"" error="container b2: not found"\n'
+           'ctr: container b2: not found\n')
+    assert parsers.parse_missing_containers(err) == {"a1", "b2"}
+    assert parsers.parse_missing_containers('ctr: failed to delete container "c3": permission denied') == set()

@@ -46,6 +46,10 @@ def backend(mocker):
     return backend
 
 
+def NOTHING_SAVED(cid: str) -> None:
+    return None
+
+
 def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
     return TaskRecord(container_id=cid, pid=1, status=TaskStatus.STOPPED, exit_status=status, exited_at=at)
 
@@ -53,7 +57,7 @@ def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
 def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backend):
     backend.task_exits.return_value = {"j1": stopped("j1", 3)}
     backend.delete_tasks.return_value = ({"j1": 3}, {})
-    record = ExitRecorder(backend).harvest(["j1"])["j1"]
+    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
     assert record == ExitRecord(3, T0, 5_000_000)
     calls = [c[0] for c in backend.method_calls if c[0] in ("set_labels", "delete_tasks")]
     assert calls == ["set_labels", "delete_tasks"]  # a crash between them loses nothing
@@ -62,7 +66,7 @@ def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backe
 
 def test_a_shim_that_cannot_be_asked_still_gives_the_status_from_ctrs_delete_warning(backend):
     backend.delete_tasks.return_value = ({"j1": 7}, {})
-    record = ExitRecorder(backend).harvest(["j1"])["j1"]
+    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
     assert record == ExitRecord(7, None, None)
     backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7"})
 
@@ -71,9 +75,52 @@ def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
     backend.delete_tasks.return_value = ({}, {"j1": 'container "j1" in namespace "default": not found'})
     winner = ExitRecord(42, T0, 9)
     backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
-    record = ExitRecorder(backend).harvest(["j1"])["j1"]
+    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
     assert record == winner
     backend.set_labels.assert_not_called()  # no overwrite of the winner's record
+
+
+SAVED = ('{"id": "j1", "bundle": "/b", "pid": 9, "status": 3, "exit_status": 6, '
+         '"exited_at": {"seconds": 1795618421, "nanos": 499250989}}')
+
+
+@pytest.fixture
+def ctr_parsing(backend):
+    """The mocked backend reads saved shim states with ctr's real parser."""
+    from containerd_tracker_cli.runner import Completed, Runner
+
+    class NoProcesses(Runner):
+        def run(self, argv, *, timeout, stdin=None) -> Completed:
+            raise AssertionError(f"no process expected: {argv}")
+
+        def stream(self, argv):
+            raise AssertionError(f"no process expected: {argv}")
+
+    real = CtrBackend(NoProcesses(), "/run/containerd/containerd.sock", "default")
+    backend.saved_task.side_effect = real.saved_task
+    return backend
+
+
+def test_a_shim_that_cannot_be_asked_gives_way_to_what_the_logger_saved(ctr_parsing):
+    backend = ctr_parsing
+    record = ExitRecorder(backend).harvest(["j1"], {"j1": SAVED}.get)["j1"]
+    assert (record.exit_status, record.finish_time) == (6, datetime(2026, 11, 25, 14, 53, 41, 499250, tzinfo=timezone.utc))
+    backend.set_labels.assert_called_once_with("j1", record.to_labels())
+    backend.delete_tasks.assert_called_once_with(["j1"])
+
+
+def test_a_task_containerd_deleted_on_restart_is_recovered_from_the_saved_state(ctr_parsing):
+    backend = ctr_parsing
+    found = ExitRecorder(backend).recover(["j1", "j2"], {"j1": SAVED, "j2": "garbage"}.get)
+    assert list(found) == ["j1"] and found["j1"].exit_status == 6
+    backend.set_labels.assert_called_once_with("j1", found["j1"].to_labels())
+
+
+def test_a_saved_state_of_a_running_or_other_task_is_not_an_exit(ctr_parsing):
+    running = SAVED.replace('"status": 3', '"status": 2')
+    other = SAVED.replace('"id": "j1"', '"id": "j9"')
+    assert ExitRecorder(ctr_parsing).recover(["j1"], {"j1": running}.get) == {}
+    assert ExitRecorder(ctr_parsing).recover(["j1"], {"j1": other}.get) == {}
 
 
 def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
@@ -83,9 +130,19 @@ def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
     backend.set_labels.side_effect = lambda cid, labels: (_ for _ in ()).throw(
         BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")) if cid == "j1" else labels
     backend.delete_tasks.return_value = ({"j2": 0}, {})
-    results = ExitRecorder(backend).harvest(["j1", "j2"])
-    assert results["j1"] == ExitRecord(5, T0, 5_000_000)  # known now, and containerd still holds it
+    results = ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
+    assert results == {"j1": None, "j2": ExitRecord(0, T0, 5_000_000)}  # j1: containerd still holds it
     backend.delete_tasks.assert_called_once_with(["j2"])
+
+
+def test_when_no_exit_can_be_written_the_failure_is_raised(backend):
+    from containerd_tracker_cli.backends.errors import BackendError
+
+    backend.task_exits.return_value = {"j1": stopped("j1", 5)}
+    backend.set_labels.side_effect = BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")
+    with pytest.raises(BackendError):
+        ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)
+    backend.delete_tasks.assert_called_once_with([])
 
 
 def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(backend):
@@ -94,7 +151,7 @@ def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(bac
     backend.task_exits.return_value = {"y": stopped("y", 7)}
     backend.delete_tasks.return_value = ({"y": 7}, {"x": "not found"})
     backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
-    results = ExitRecorder(backend).harvest(["x", "y"])
+    results = ExitRecorder(backend).harvest(["x", "y"], NOTHING_SAVED)
     assert results == {"y": ExitRecord(7, T0, 5_000_000), "x": None}
     backend.set_labels.assert_called_once_with("y", ExitRecord(7, T0, 5_000_000).to_labels())
 

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Mapping
 from ...runner import Runner
 from ..base import EventStream, Observed
 from ..cli import PULL_TIMEOUT, CliBackend
-from ..errors import ContainerNotFound
+from ..errors import CliParseError, ContainerNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from . import parsers
 from .commands import CtrCommands
@@ -29,6 +29,15 @@ _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386
 def _go_arch() -> str:
     """This machine's architecture as Go (and an OCI platform) names it."""
     return _GO_ARCH.get(platform.machine(), platform.machine())
+
+
+#: IDs per ctr call that takes many: keeps every argv far below the kernel's limit.
+BATCH = 100
+
+
+def _batches(container_ids: Iterable[str]) -> list[list[str]]:
+    ids = list(dict.fromkeys(container_ids))
+    return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
 class CtrBackend(CliBackend):
@@ -60,6 +69,7 @@ class CtrBackend(CliBackend):
         self.address = address
         self.namespace = namespace
         self.timeout = timeout
+        self._version: tuple[int, int] | None = None  # ctr's own, read once when needed
         self.commands = CtrCommands(
             address=address, namespace=namespace, executable=executable,
             # ctr gives up connecting well before we would kill it
@@ -81,14 +91,16 @@ class CtrBackend(CliBackend):
 
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
         """ctr has no batch record query: one ``containers info`` each, and
-        one ``tasks list`` for all."""
+        one ``tasks list`` for all — listed *first*: exits are labelled before
+        their task is deleted, so a task missing from this listing has its
+        labels in any record read after it."""
+        tasks = self.list_tasks()
         infos = {}
         for cid in dict.fromkeys(container_ids):
             try:
                 infos[cid] = self.container_info(cid)
             except ContainerNotFound:
                 continue
-        tasks = self.list_tasks() if infos else {}
         return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items()}
 
     def list_tasks(self) -> dict[str, TaskRecord]:
@@ -105,12 +117,24 @@ class CtrBackend(CliBackend):
             argv = self.commands.shim_state(cid)
             done = self._run(argv, allow_failure=True)
             if done.exit_code != 0:
-                log.debug("no shim state for %s: %s", cid, done.stderr.strip())
+                # Deleted meanwhile by another process — or the shim cannot be found
+                # because the address differs from the one containerd was started
+                # with (a symlinked path): then exits lose their finish time.
+                log.warning("cannot ask the shim of %s (is %s the address containerd listens on?): %s",
+                            cid, self.address, done.stderr.strip())
                 continue
             record = parsers.parse_shim_state(argv, done.stdout)
             if record.status == TaskStatus.STOPPED:
                 exits[cid] = record
         return exits
+
+    def saved_task(self, container_id: str, text: str) -> TaskRecord | None:
+        try:
+            task = parsers.parse_shim_state(self.commands.shim_state(container_id), text)
+        except CliParseError as exc:
+            log.warning("the saved shim state of %s is unreadable: %s", container_id, exc)
+            return None
+        return task if task.status == TaskStatus.STOPPED and task.container_id == container_id else None
 
     def task_cpu_ns(self, container_id: str) -> int | None:
         argv = self.commands.metrics(container_id)
@@ -121,35 +145,56 @@ class CtrBackend(CliBackend):
 
     # -- changes --------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> str:
+        self._refuse_what_ctr_would_trim(spec)
         self._run(self.commands.create(spec))
         return spec.id  # ctr takes the ID it is given
+
+    def _refuse_what_ctr_would_trim(self, spec: ContainerSpec) -> None:
+        """ctr 2.x trims trailing whitespace from every option value (1.6 and
+        1.7 do not): a job would silently get another environment value,
+        working directory or label. Refused there; asked only when it matters."""
+        values = {**{f"job_environment[{k!r}]": v for k, v in spec.env.items()},
+                  **{f"label {k!r}": v for k, v in spec.labels.items()}, "working_directory": spec.cwd or ""}
+        changed = [name for name, value in values.items() if value != value.rstrip()]
+        if changed and self._client_version() >= (2, 0):
+            from ...drmaa2.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"ctr {'.'.join(map(str, self._client_version()))} trims trailing whitespace from option values, "
+                f"so these would reach the job changed: {', '.join(changed)}")
+
+    def _client_version(self) -> tuple[int, int]:
+        if self._version is None:
+            argv = self.commands.client_version()
+            self._version = parsers.parse_client_version(argv, self._run(argv).stdout)
+        return self._version
 
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
         self._run(self.commands.start(container_id, log_uri, pid_file), container_id=container_id)
 
     def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
-        ids = list(container_ids)
-        if not ids:
-            return {}, {}
-        argv = self.commands.delete_tasks(ids)
-        done = self._run(argv, allow_failure=True)
-        codes, failed = parsers.parse_delete_output(argv, ids, done.stderr)
-        if done.exit_code != 0 and not failed:
-            self._raise(done, None)
+        codes: dict[str, int] = {}
+        failed: dict[str, str] = {}
+        for batch in _batches(container_ids):
+            argv = self.commands.delete_tasks(batch)
+            done = self._run(argv, allow_failure=True)
+            batch_codes, batch_failed = parsers.parse_delete_output(argv, batch, done.stderr)
+            if done.exit_code != 0 and not batch_failed:
+                self._raise(done, None)
+            codes.update(batch_codes)
+            failed.update(batch_failed)
         return codes, failed
 
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
-        ids = list(container_ids)
-        if not ids:
-            return set()
-        done = self._run(self.commands.delete_containers(ids), allow_failure=True)
-        if done.exit_code == 0:
-            return set()
-        missing = parsers.parse_missing_containers(done.stderr)
-        errors = [line for line in done.stderr.splitlines() if line.strip() and "not found" not in line]
-        if errors:
-            self._raise(done, None)
-        return missing & set(ids)
+        missing: set[str] = set()
+        for batch in _batches(container_ids):
+            done = self._run(self.commands.delete_containers(batch), allow_failure=True)
+            if done.exit_code == 0:
+                continue
+            if any(line.strip() and "not found" not in line for line in done.stderr.splitlines()):
+                self._raise(done, None)
+            missing |= parsers.parse_missing_containers(done.stderr) & set(batch)
+        return missing
 
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
         argv = self.commands.set_labels(container_id, labels)

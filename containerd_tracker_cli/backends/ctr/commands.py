@@ -44,6 +44,10 @@ class CtrCommands:
     def version(self) -> list[str]:
         return [*self.base(), "version"]
 
+    def client_version(self) -> list[str]:
+        """ctr's own version: no daemon asked."""
+        return [self.executable, "--version"]
+
     def list_containers(self, labels: Mapping[str, str]) -> list[str]:
         argv = [*self.base(), "containers", "list", "--quiet"]
         if labels:

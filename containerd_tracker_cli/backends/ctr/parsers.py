@@ -39,6 +39,17 @@ def parse_server_version(argv: Sequence[str], out: str) -> str:
     raise CliParseError(argv, "no Server Version line", out)
 
 
+_CLIENT_VERSION = re.compile(r"^ctr \S+ v?(?P<major>\d+)\.(?P<minor>\d+)\S*\s*$")
+
+
+def parse_client_version(argv: Sequence[str], out: str) -> tuple[int, int]:
+    """(major, minor) from ``ctr --version``: ``ctr github.com/containerd/containerd/v2 2.1.9+unknown``."""
+    match = _CLIENT_VERSION.match(out.strip())
+    if not match:
+        raise CliParseError(argv, "not a ctr version line", out)
+    return int(match["major"]), int(match["minor"])
+
+
 def parse_container_ids(argv: Sequence[str], out: str) -> list[str]:
     ids = [line.strip() for line in out.splitlines() if line.strip()]
     for cid in ids:
@@ -118,7 +129,10 @@ def parse_delete_output(argv: Sequence[str], ids: Sequence[str], err: str) -> tu
     return {cid: codes.get(cid, 0) for cid in ids if cid not in failed}, failed
 
 
-_MISSING_CONTAINER = re.compile(r'container \\?"(?P<id>[^"\\]+)\\?" in namespace \\?"[^"\\]*\\?": not found')
+# 'container "ID" in namespace "NS": not found', or 'container ID: not found' when
+# another process deleted it in the middle of this delete (seen on 2.1).
+_MISSING_CONTAINER = re.compile(
+    r'container \\?"?(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)\\?"?(?: in namespace \\?"[^"\\]*\\?")?: not found')
 
 
 def parse_missing_containers(err: str) -> set[str]:
@@ -264,7 +278,7 @@ def parse_shim_state(argv: Sequence[str], out: str) -> TaskRecord:
     if not isinstance(cid, str) or not cid:
         raise CliParseError(argv, "no task ID in the shim's state", out)
     for name, value in (("pid", pid), ("status", status), ("exit_status", exit_status)):
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not _is_int(value):
             raise CliParseError(argv, f"{name} is not an integer", out)
     try:
         exited_at = parse_go_time(data.get("exited_at"))
