@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from containerd_tracker_cli.runner import Completed, LiveRunner, Runner, Stream
 from containerd_tracker_cli.testing import DEFAULT_REF
@@ -106,3 +107,14 @@ class Raw:
         jobs = state_dir / "jobs"
         job_dirs = sorted(p for p in jobs.glob("*/*")) if jobs.exists() else []
         return sorted(self.containers()), snapshots, job_dirs
+
+
+def until(check: Callable[[], object], what: str, timeout: float = 30.0, interval: float = 0.05) -> None:
+    """Wait for ``check()`` to hold; past ``timeout`` the test fails saying ``what`` did not happen."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {timeout:g} s")
+        time.sleep(interval)

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -20,7 +19,7 @@ from containerd_tracker_cli import ContainerdJobTracker, DrmCommunicationError, 
 from containerd_tracker_cli.testing import PrivateContainerd
 from containerd_tracker_cli.tracker.labels import ExitRecord
 
-from ..support import BUSYBOX
+from ..support import BUSYBOX, until
 from .helpers import output_of, submit, template
 
 
@@ -62,14 +61,6 @@ def _labels(daemon: PrivateContainerd, job_id: str) -> dict[str, str]:
     return json.loads(_ctr(daemon, "containers", "info", job_id).stdout)["Labels"]
 
 
-def _until(check, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:g} s")
-        time.sleep(0.1)
-
-
 def test_jobs_of_every_state_survive_a_containerd_restart(own_containerd, tmp_path):
     daemon = own_containerd
     tracker = ContainerdJobTracker("restart", address=daemon.address, backend="ctr", state_dir=tmp_path,
@@ -81,13 +72,13 @@ def test_jobs_of_every_state_survive_a_containerd_restart(own_containerd, tmp_pa
     # Ends when told (SIGUSR1), so it ends while containerd is down, whatever the timing.
     ends_while_down = submit(tracker, "sh", "-c", "trap 'echo during; exit 5' USR1; while :; do sleep 0.1; done")
     held = submit(tracker, "sh", "-c", "echo released", submit_as_hold=True)
-    _until(lambda: _saved(tmp_path, ended_unseen), "the first job's exit was not saved by its logger")
+    until(lambda: _saved(tmp_path, ended_unseen), "the first job's exit was not saved by its logger")
 
     stopped_at = datetime.now(timezone.utc)
     daemon.stop_daemon()
     os.kill(int(_pid_file(tmp_path, ends_while_down).read_text()), signal.SIGUSR1)
     # The watcher saves within a fraction of a second; a restart inside that window would lose it.
-    _until(lambda: _saved(tmp_path, ends_while_down), "the exit of a job that ended while containerd was down")
+    until(lambda: _saved(tmp_path, ends_while_down), "the exit of a job that ended while containerd was down")
     daemon.start()
     started_at = datetime.now(timezone.utc)
 
@@ -153,7 +144,7 @@ def test_a_finished_jobs_image_removed_leaves_state_info_and_template(own_contai
     daemon = own_containerd
     tracker = ContainerdJobTracker("no-image", address=daemon.address, backend="ctr", state_dir=tmp_path)
     job_id = submit(tracker, "sh", "-c", "exit 6", job_name="imageless")
-    _until(lambda: _shim_says_stopped(daemon, job_id), "the job did not end")
+    until(lambda: _shim_says_stopped(daemon, job_id), "the job did not end")
     removed = _ctr(daemon, "images", "remove", BUSYBOX)
     assert removed.returncode == 0, removed.stderr
     assert BUSYBOX not in _ctr(daemon, "images", "list", "--quiet").stdout.split()

@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest

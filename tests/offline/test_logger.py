@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from containerd_tracker_cli.tracker.statedir import LOGGER_SCRIPT
+
+from ..support import until
 
 FAKE_CTR = """#!/bin/sh
 # Answers "shim state" as a shim does: running at first, stopped from the second call.
@@ -19,14 +20,6 @@ n=$(wc -l < "$FAKE_CTR_LOG")
 if [ "$n" -lt 2 ]; then status=2; else status=3; fi
 printf '{\\n    "id": "%s",\\n    "pid": 1,\\n    "status": %s,\\n    "exit_status": 7\\n}\\n' "$CONTAINER_ID" "$status"
 """
-
-
-def _until(check, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:g} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -80,7 +73,7 @@ def test_the_logger_writes_both_streams_and_saves_the_shims_record_of_the_exit(l
     assert oct((job / "output").stat().st_mode & 0o777) == "0o600"
     assert not (job / "shim-state.json").exists()  # the job's process still runs
     process.wait()
-    _until(lambda: (job / "shim-state.json").exists(), "the watcher saved nothing")
+    until(lambda: (job / "shim-state.json").exists(), "the watcher saved nothing")
     saved = (job / "shim-state.json").read_text()
     assert '"status": 3' in saved and '"exit_status": 7' in saved  # the running answer was not kept
     calls = logger_env["log"].read_text().splitlines()  # type: ignore[union-attr]
