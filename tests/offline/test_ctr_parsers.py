@@ -240,3 +240,9 @@ def test_containers_deleted_by_someone_else_are_named_in_either_text():
            'ctr: container b2: not found\n')
     assert parsers.parse_missing_containers(err) == {"a1", "b2"}
     assert parsers.parse_missing_containers('ctr: failed to delete container "c3": permission denied') == set()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_ctr_names_its_own_version(version):
+    out = (FIXTURES / version / "client-version.txt").read_text()
+    assert parsers.parse_client_version(("ctr", "--version"), out) == tuple(int(p) for p in version.split(".")[:2])
