@@ -5,48 +5,28 @@ what a command needs.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
+from .drmaa2 import EXPORTS as _DRMAA2  # a table only: loads no submodule of drmaa2
 
 __version__ = "0.1.0"
 
-_ERRORS = (
-    "DeniedByDrmsError", "DrmCommunicationError", "DrmaaError", "DrmaaTimeoutError", "ErrorId",
-    "ImplementationSpecificError", "InternalError", "InvalidArgumentError", "InvalidStateError",
-    "JobNotFoundError", "TryLaterError", "UnsupportedAttributeError", "UnsupportedOperationError",
-)
 _WHERE = {
-    **{name: ".drmaa2.errors" for name in _ERRORS},
-    "Extension": ".drmaa2.models",
-    "JobInfo": ".drmaa2.models",
-    "JobTemplate": ".drmaa2.models",
-    "JobState": ".drmaa2.states",
-    "TERMINAL_STATES": ".drmaa2.states",
-    "JobTracker": ".drmaa2.tracker",
+    **{name: ".drmaa2" + module for name, module in _DRMAA2.items()},
     "ContainerdJobTracker": ".tracker.tracker",
 }
 
 __all__ = sorted([*_WHERE, "__version__"])
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
-    from .drmaa2.errors import (
-        DeniedByDrmsError, DrmaaError, DrmaaTimeoutError, DrmCommunicationError, ErrorId,
-        ImplementationSpecificError, InternalError, InvalidArgumentError, InvalidStateError,
-        JobNotFoundError, TryLaterError, UnsupportedAttributeError, UnsupportedOperationError,
-    )
+if TYPE_CHECKING:  # what type checkers see; at run time _WHERE decides
+    from .drmaa2.errors import *  # noqa: F403 (the error names are listed once, in drmaa2.EXPORTS)
     from .drmaa2.models import Extension, JobInfo, JobTemplate
     from .drmaa2.states import TERMINAL_STATES, JobState
     from .drmaa2.tracker import JobTracker

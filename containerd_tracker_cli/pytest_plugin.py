@@ -24,24 +24,16 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from . import __version__
-from .backends.ctr import CtrBackend
-from .runner import (
-    Cassette,
-    Completed,
-    LiveRunner,
-    RecordingRunner,
-    ReplayMismatch,
-    ReplayRunner,
-    Runner,
-    Stream,
-)
+from .backends import registry
+from .runner import Cassette, LiveRunner, RecordingRunner, ReplayRunner, Runner
+from .runner.guarded import GuardedReplay, MissingRecording
 from .tracker import ContainerdJobTracker
-from .tracker.tracker import DEFAULT_ADDRESS, DEFAULT_NAMESPACE, default_job_owner
+from .tracker.tracker import default_job_owner
 
 RECORD_MODES = ("none", "once", "all")
 #: The address a replaying tracker is given: recordings store ``<<address>>``,
@@ -68,18 +60,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "all: re-record every test. Recording needs a live containerd.",
     )
     group.addoption(
+        "--containerd-backend",
+        choices=tuple(registry.BACKENDS),
+        default=None,
+        help="the CLI recordings are made through (default: the containerd_backend ini option, else ctr); "
+        "replay uses the recorded one",
+    )
+    group.addoption(
         "--containerd-address",
         default=None,
-        help="containerd socket used when recording (default: $CONTAINERD_ADDRESS, the "
-        f"containerd_address ini option, else {DEFAULT_ADDRESS})",
+        help="daemon socket used when recording (default: $CONTAINERD_ADDRESS, or $DOCKER_HOST for docker, "
+        "the containerd_address ini option, else the backend's usual socket)",
     )
     group.addoption(
         "--containerd-namespace",
         default=None,
         help="containerd namespace used when recording (default: $CONTAINERD_NAMESPACE, the "
-        f"containerd_namespace ini option, else {DEFAULT_NAMESPACE}); replay uses the recorded one",
+        f"containerd_namespace ini option, else {registry.DEFAULT_NAMESPACE}); replay uses the recorded one",
     )
     parser.addini("containerd_record_mode", "default for --containerd-record-mode (none, once, all)", default="none")
+    parser.addini("containerd_backend", "default for --containerd-backend (ctr, nerdctl, docker)", default="")
     parser.addini("containerd_address", "default for --containerd-address", default="")
     parser.addini("containerd_namespace", "default for --containerd-namespace", default="")
 
@@ -87,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @dataclass(frozen=True)
 class _Settings:
     mode: str
+    backend: str
     address: str
     namespace: str
 
@@ -108,19 +109,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"containerd_record_mode: invalid value {mode!r} (choose from {', '.join(RECORD_MODES)})"
         )
-    address = (
+    backend = config.getoption("containerd_backend") or str(config.getini("containerd_backend")).strip() or "ctr"
+    if backend not in registry.BACKENDS:
+        raise pytest.UsageError(
+            f"containerd_backend: invalid value {backend!r} (choose from {', '.join(registry.BACKENDS)})")
+    # Not "auto": a recording must not depend on which CLIs this host has.
+    kind = registry.BACKENDS[backend]
+    address = kind.address(
         config.getoption("containerd_address")
-        or os.environ.get("CONTAINERD_ADDRESS")
+        or os.environ.get(kind.address_env)
         or str(config.getini("containerd_address")).strip()
-        or DEFAULT_ADDRESS
+        or None
     )
-    namespace = (
+    namespace = registry.namespace_of(
         config.getoption("containerd_namespace")
-        or os.environ.get("CONTAINERD_NAMESPACE")
+        or os.environ.get(registry.ENV_NAMESPACE)
         or str(config.getini("containerd_namespace")).strip()
-        or DEFAULT_NAMESPACE
+        or None
     )
-    config.stash[_SETTINGS] = _Settings(mode, address, namespace)
+    config.stash[_SETTINGS] = _Settings(mode, backend, address, namespace)
     config.stash[_VERSIONS] = {}
 
 
@@ -128,7 +135,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(_SETTINGS, None)
     if settings is None or settings.mode == "none":
         return None
-    return f"containerd-tracker: record mode {settings.mode!r} against {settings.address} ({settings.namespace})"
+    return (f"containerd-tracker: record mode {settings.mode!r} through {settings.backend} against "
+            f"{settings.address} ({settings.namespace})")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -175,101 +183,32 @@ def cassette_path(item: pytest.Item) -> Path:
 
 # --------------------------------------------------------------------- runners
 def _record_hint(item: pytest.Item, settings: _Settings, mode: str) -> str:
-    return f"    pytest '{item.nodeid}' --containerd-record-mode={mode} --containerd-address={settings.address}"
-
-
-class _GuardedReplay(Runner):
-    """Replays through ``inner`` and remembers any mismatch it raised.
-
-    Code under test may catch broad exceptions; remembering the mismatch lets
-    teardown fail such a test instead of letting it pass on a wrong replay.
-    """
-
-    def __init__(self, inner: Runner, hint: str) -> None:
-        self.inner = inner
-        self.hint = hint
-        self.mismatch: ReplayMismatch | None = None
-
-    def _guard(self, call: Callable[[], Any]) -> Any:
-        __tracebackhide__ = True  # the user's code and the mismatch are what matter
-        try:
-            return call()
-        except ReplayMismatch as exc:
-            error = ReplayMismatch(f"{exc}\n{self.hint}")
-            if self.mismatch is None:
-                self.mismatch = error
-            raise error from None
-
-    def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
-        __tracebackhide__ = True
-        return self._guard(lambda: self.inner.run(argv, timeout=timeout, stdin=stdin))
-
-    def stream(self, argv: Sequence[str]) -> Stream:
-        __tracebackhide__ = True
-        return _GuardedStream(self, self._guard(lambda: self.inner.stream(argv)))
-
-    def unique_token(self) -> str:
-        __tracebackhide__ = True
-        return self._guard(self.inner.unique_token)
-
-
-class _GuardedStream(Stream):
-    def __init__(self, owner: _GuardedReplay, inner: Stream) -> None:
-        self._owner = owner
-        self._inner = inner
-        self.argv = inner.argv
-
-    def readline(self, timeout: float) -> str | None:
-        __tracebackhide__ = True
-        return self._owner._guard(lambda: self._inner.readline(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class _MissingRecording(Runner):
-    """Stands in when there is no recording: the first command fails the
-    test, naming that command (a test that runs none passes)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _fail(self, what: str) -> Any:
-        __tracebackhide__ = True
-        raise ReplayMismatch(f"no recording at {self.path}; the code under test wants {what}")
-
-    def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
-        __tracebackhide__ = True
-        return self._fail(f"to run: {' '.join(argv)}")
-
-    def stream(self, argv: Sequence[str]) -> Stream:
-        __tracebackhide__ = True
-        return self._fail(f"to stream: {' '.join(argv)}")
-
-    def unique_token(self) -> str:
-        __tracebackhide__ = True
-        return self._fail("a unique token (recorded, like every command)")
+    return (f"    pytest '{item.nodeid}' --containerd-record-mode={mode} --containerd-backend={settings.backend} "
+            f"--containerd-address={settings.address}")
 
 
 def _server_version(config: pytest.Config, settings: _Settings) -> str:
     """The live daemon's version, once per session; a dead daemon is a setup
     error here rather than a confusing failure inside the user's code."""
     cache = config.stash[_VERSIONS]
+    path = settings.address.removeprefix("unix://")
     if settings.address in cache:
         pass
-    elif "://" not in settings.address and not os.path.exists(settings.address):
-        cache[settings.address] = FileNotFoundError(f"no socket at {settings.address}")
+    elif "://" not in path and not os.path.exists(path):
+        cache[settings.address] = FileNotFoundError(f"no socket at {path}")
     else:
         try:
-            backend = CtrBackend(LiveRunner(), settings.address, settings.namespace, timeout=15.0)
+            backend = registry.connect(settings.backend, settings.address, settings.namespace,
+                                       runner=LiveRunner(), timeout=15.0)
             cache[settings.address] = backend.server_version()
         except Exception as exc:  # noqa: BLE001 - any failure means "cannot record"
             cache[settings.address] = exc
     found = cache[settings.address]
     if isinstance(found, Exception):
         pytest.fail(
-            f"--containerd-record-mode={settings.mode} needs a live containerd, and {settings.address} did not "
-            f"answer: {found}\nSet --containerd-address (or $CONTAINERD_ADDRESS) to a running daemon's socket.",
+            f"--containerd-record-mode={settings.mode} needs a live {registry.BACKENDS[settings.backend].daemon}, "
+            f"and {settings.address} did not answer: {found}\n"
+            f"Set --containerd-address to a running daemon's socket.",
             pytrace=False,
         )
     return found
@@ -293,6 +232,8 @@ class ContainerdRecording:
 
     path: Path
     recording: bool
+    #: The backend recorded through (and replayed as).
+    backend: str
     address: str
     namespace: str
     state_dir: Path
@@ -324,7 +265,7 @@ def containerd_recording(
         # test replaces the real recording, a failing one leaves it as it was.
         scratch = tmp_path_factory.mktemp("containerd-cassette", numbered=True) / path.name
         cassette = Cassette(scratch, meta={
-            "tool": "ctr",
+            "tool": settings.backend,
             "containerd_version": version,
             "namespace": settings.namespace,
             "test": item.nodeid,
@@ -334,8 +275,8 @@ def containerd_recording(
             "job_owner": job_owner,
         })
         runner = RecordingRunner(LiveRunner(), cassette, placeholders)
-        setup = ContainerdRecording(path, True, settings.address, settings.namespace, state_dir, runner,
-                                    job_owner, placeholders)
+        setup = ContainerdRecording(path, True, settings.backend, settings.address, settings.namespace, state_dir,
+                                    runner, job_owner, placeholders)
         yield setup
         if _passed(item):
             Cassette(path, cassette.interactions, cassette.meta).save()  # also when no command ran
@@ -344,22 +285,29 @@ def containerd_recording(
             _warn(item, f"not recorded because the test did not pass; {kept} ({path})")
         return
 
-    placeholders["address"] = REPLAY_ADDRESS
     namespace = settings.namespace
+    backend = settings.backend
     replay: ReplayRunner | None = None
-    if path.exists():
-        cassette = Cassette.load(path)
+    cassette = Cassette.load(path) if path.exists() else None
+    if cassette is not None:
         namespace = str(cassette.meta.get("namespace") or namespace)
         job_owner = str(cassette.meta.get("job_owner") or job_owner)
+        backend = str(cassette.meta.get("tool") or backend)
+        if backend not in registry.BACKENDS:
+            pytest.fail(f"{path} was recorded through {backend!r}, which this version does not know", pytrace=False)
+    # The address as the backend writes it (docker: unix://…), so recordings
+    # of either form replay.
+    address = placeholders["address"] = registry.BACKENDS[backend].address(REPLAY_ADDRESS)
+    if cassette is not None:
         replay = ReplayRunner(cassette, placeholders)
         inner: Runner = replay
         hint = ("  If the change is intended, re-record this test against a live containerd:\n"
                 + _record_hint(item, settings, "all"))
     else:
-        inner = _MissingRecording(path)
+        inner = MissingRecording(path)
         hint = "  Record it against a live containerd:\n" + _record_hint(item, settings, "once")
-    guarded = _GuardedReplay(inner, hint)
-    yield ContainerdRecording(path, False, REPLAY_ADDRESS, namespace, state_dir, guarded, job_owner, placeholders)
+    guarded = GuardedReplay(inner, hint)
+    yield ContainerdRecording(path, False, backend, address, namespace, state_dir, guarded, job_owner, placeholders)
     if not _passed(item):
         return
     if guarded.mismatch is not None:
@@ -389,8 +337,7 @@ def containerd_tracker_factory(containerd_recording: ContainerdRecording) -> Cal
         kwargs.setdefault("state_dir", containerd_recording.state_dir)
         kwargs.setdefault("runner", containerd_recording.runner)
         kwargs.setdefault("job_owner", containerd_recording.job_owner)
-        # Not "auto": a recording must not depend on whether nerdctl is installed.
-        kwargs.setdefault("backend", "ctr")
+        kwargs.setdefault("backend", containerd_recording.backend)
         return ContainerdJobTracker(session_name, **kwargs)
 
     return make

@@ -109,9 +109,9 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def tracker_for(name: str, **kwargs: object) -> ContainerdJobTracker:
+def tracker_for(name: str, session: str | None = None, **kwargs: object) -> ContainerdJobTracker:
     # A fixed owner: the recording must not depend on who records or replays it.
-    return ContainerdJobTracker(f"scenario-{name}", terminate_grace=1.0, job_owner="scenario-owner",
+    return ContainerdJobTracker(session or f"scenario-{name}", terminate_grace=1.0, job_owner="scenario-owner",
                                 **kwargs)  # type: ignore[arg-type]
 
 

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import abc
-from typing import Callable, Iterable, Mapping, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
 
+from .errors import BackendError
 from .models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
+
+if TYPE_CHECKING:
+    from ..records.labels import ExitRecord
+    from ..records.statedir import StateDir
+    from ..runner import Runner
 
 
 class Observed(NamedTuple):
@@ -31,6 +38,47 @@ class EventStream(abc.ABC):
         self.close()
 
 
+class OutputDelivery(abc.ABC):
+    """How a job's stdout and stderr reach the host files its template names:
+    each backend has its own way (ctr: a logger process containerd runs;
+    docker/nerdctl: the CLI keeps the streams and they are copied)."""
+
+    @abc.abstractmethod
+    def log_uri(self, key: str, stdout: Path, stderr: Path) -> str | None:
+        """What ``start_task`` is given so the streams land in these files
+        (kept as the job's log-uri label); ``None`` when the CLI keeps them."""
+
+    @abc.abstractmethod
+    def settle(self, job_id: str, key: str, labels: Mapping[str, str], task_gone: bool) -> None:
+        """Called once a job has ended, before anyone is told: afterwards its
+        output files are complete."""
+
+
+class ExitKeeping:
+    """How an ended job's exit status outlives its task. This default is for
+    CLIs that keep it themselves (docker and nerdctl ``inspect``): nothing to do."""
+
+    def complete(self, observed: Mapping[str, "Observed"], exits: dict[str, "ExitRecord | None"]) \
+            -> dict[str, "ExitRecord | None"]:
+        """``exits`` (by job ID: what labels and files say) completed for
+        jobs whose task has stopped or vanished with no record yet."""
+        return exits
+
+
+class TaskDeletion(NamedTuple):
+    """What deleting tasks did: the exit status of each deleted task as far as
+    the CLI tells it, and why each other one was not deleted."""
+
+    codes: dict[str, int]
+    failed: dict[str, BackendError]
+
+    def missing(self) -> set[str]:
+        """Tasks that were not there (another process deleted them first)."""
+        from .errors import TaskNotFound
+
+        return {cid for cid, why in self.failed.items() if isinstance(why, TaskNotFound)}
+
+
 class ContainerBackend(abc.ABC):
     """Operations on one containerd namespace through one CLI.
 
@@ -39,14 +87,20 @@ class ContainerBackend(abc.ABC):
 
     name: str
     namespace: str
-    #: True when the CLI itself keeps a finished task's exit status and time
-    #: (docker, nerdctl inspect); False when the tracker must record them (ctr).
-    records_exit: bool = False
+    #: Where the daemon listens, as the CLI is given it.
+    address: str
+    #: Where this backend's commands run (live, recording or replaying).
+    runner: "Runner"
     #: True when labels can be changed after creation (hold, probes, exit records).
     mutable_labels: bool = True
-    #: True when containerd writes the job's streams to the log URI's files;
-    #: False when the CLI keeps them (docker) and ``read_output`` fetches them.
-    writes_output_files: bool = True
+
+    @abc.abstractmethod
+    def output_delivery(self, state: "StateDir") -> OutputDelivery:
+        """This backend's way of getting job output into files (see OutputDelivery)."""
+
+    def exit_keeping(self, state: "StateDir") -> ExitKeeping:
+        """This backend's way of keeping exit statuses (default: the CLI keeps them)."""
+        return ExitKeeping()
 
     @abc.abstractmethod
     def server_version(self) -> str: ...
@@ -81,9 +135,8 @@ class ContainerBackend(abc.ABC):
     def resume_task(self, container_id: str) -> None: ...
 
     @abc.abstractmethod
-    def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
-        """Delete stopped tasks. Returns (exit status of each deleted task as
-        far as the CLI tells it, error text of each that could not be deleted)."""
+    def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
+        """Delete stopped tasks (a task not there is a ``TaskNotFound`` failure)."""
 
     @abc.abstractmethod
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
@@ -96,15 +149,9 @@ class ContainerBackend(abc.ABC):
 
     def task_exits(self, container_ids: Iterable[str]) -> dict[str, TaskRecord]:
         """Exit status and time of those tasks that have stopped, as their
-        runtime holds them, for CLIs that keep no record (``records_exit``
-        False). A task that is gone is left out."""
+        runtime holds them, for CLIs that keep no record (ctr). A task that
+        is gone is left out."""
         return {}
-
-    def saved_task(self, container_id: str, text: str) -> TaskRecord | None:
-        """A stopped task as its runtime described it in ``text``, saved when
-        the job's process ended (ctr's logger keeps the shim's state, which
-        containerd 1.7+ forget on a restart); ``None`` if unusable."""
-        return None
 
     @abc.abstractmethod
     def task_cpu_ns(self, container_id: str) -> int | None:
@@ -119,10 +166,6 @@ class ContainerBackend(abc.ABC):
         """Make sure no later event of ``events`` can be missed; False when
         the CLI offers no way to know (callers then re-read state more often)."""
         return False
-
-    def read_output(self, container_id: str) -> tuple[str, str]:
-        """(stdout, stderr) the CLI kept for the container."""
-        raise NotImplementedError(f"{self.name} writes output files itself")
 
     @abc.abstractmethod
     def list_images(self) -> list[ImageRecord]: ...

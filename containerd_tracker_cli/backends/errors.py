@@ -18,6 +18,18 @@ class ContainerNotFound(BackendError):
         super().__init__(f"container {container_id!r} not found", argv=argv, exit_code=exit_code, stderr=stderr)
 
 
+class TaskNotFound(BackendError):
+    """The container has no task (never started, or deleted by someone else)."""
+
+
+class ExecutableNotFound(BackendError):
+    """The job's process could not be started: its program is not in the image."""
+
+    def __init__(self, program: str, *, argv: Sequence[str], exit_code: int | None, stderr: str) -> None:
+        self.program = program
+        super().__init__(f"{program!r} is not in the image", argv=argv, exit_code=exit_code, stderr=stderr)
+
+
 class DaemonUnreachable(DrmCommunicationError):
     """The daemon did not answer, the CLI is missing, or a call hung."""
 

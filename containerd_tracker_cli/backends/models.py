@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,14 @@ class ImageConfig(_Model):
     cmd: list[str] = Field(default_factory=list)
     env: list[str] = Field(default_factory=list)
     working_dir: str = ""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "ImageConfig":
+        """From an OCI (ctr) or Docker (``image inspect``) config object: both
+        use these keys, and either may leave one out or ``null``. Raises
+        ValueError for values of the wrong type."""
+        return cls(entrypoint=config.get("Entrypoint") or [], cmd=config.get("Cmd") or [],
+                   env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
 
 
 class Mount(_Model):

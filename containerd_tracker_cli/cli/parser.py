@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..backends import registry
+from ..drmaa2.states import JobState  # pure enum: no pydantic, cheap
+
 ENV_SESSION = "CONTAINERD_TRACKER_SESSION"
 DEFAULT_SESSION = "default"
-STATE_NAMES = ("Undetermined", "Queued", "QueuedHeld", "Running", "Suspended", "Requeued", "RequeuedHeld",
-               "Done", "Failed")
+#: Go's names of the states a job can be in (Unset is no state to ask for).
+STATE_NAMES = tuple(state.go_name for state in JobState if state is not JobState.UNSET)
 
 
 JOB_USAGE = "containerd-tracker {} --image IMAGE [job options] [-- CMD ARGS...]"
@@ -78,14 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 DRMAA2 error, 2 usage error; 'wait' on one job that ended "
                "exits with the job's own exit status.",
     )
-    parser.add_argument("--address", default=os.environ.get("CONTAINERD_ADDRESS"),
-                        help="containerd socket (env CONTAINERD_ADDRESS; default /run/containerd/containerd.sock)")
+    parser.add_argument("--address", default=None,
+                        help="daemon socket (env CONTAINERD_ADDRESS, DOCKER_HOST for docker; default "
+                             "/run/containerd/containerd.sock, docker's own for docker)")
     parser.add_argument("--namespace", default=os.environ.get("CONTAINERD_NAMESPACE"),
                         help="containerd namespace (env CONTAINERD_NAMESPACE; default 'default')")
     parser.add_argument("--session", default=os.environ.get(ENV_SESSION) or DEFAULT_SESSION,
                         help=f"DRMAA2 job session (env {ENV_SESSION}; default '{DEFAULT_SESSION}')")
-    parser.add_argument("--backend", default=os.environ.get("CONTAINERD_TRACKER_BACKEND", "auto"),
-                        choices=("auto", "ctr", "nerdctl", "docker"),
+    parser.add_argument("--backend", default=os.environ.get("CONTAINERD_TRACKER_BACKEND", registry.AUTO),
+                        choices=registry.CHOICES,
                         help="which CLI drives containerd (auto: nerdctl when installed, else ctr)")
     parser.add_argument("--state-dir", default=None,
                         help="tracker state directory (env CONTAINERD_TRACKER_STATE_DIR)")

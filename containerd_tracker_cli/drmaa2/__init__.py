@@ -3,10 +3,11 @@ tracker interface. Pure data and contracts: nothing here runs a process.
 Submodules load on first use."""
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
-_WHERE = {
+#: Name → the submodule defining it. The package root re-exports all of
+#: these, so this is the one list of the DRMAA2 names.
+EXPORTS = {
     **{name: ".errors" for name in (
         "DeniedByDrmsError", "DrmCommunicationError", "DrmaaError", "DrmaaTimeoutError", "ErrorId",
         "ImplementationSpecificError", "InternalError", "InvalidArgumentError", "InvalidStateError",
@@ -15,12 +16,5 @@ _WHERE = {
     "JobState": ".states", "TERMINAL_STATES": ".states",
     "JobTracker": ".tracker",
 }
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = sorted(EXPORTS)
+__getattr__ = lazy_exports(__name__, EXPORTS)

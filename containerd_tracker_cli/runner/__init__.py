@@ -5,6 +5,7 @@ then runs live (:class:`LiveRunner`), records what the real CLI printed
 (:class:`RecordingRunner`) or replays a recording offline
 (:class:`ReplayRunner`) — no global patching anywhere.
 """
+from .._lazy import lazy_exports
 from .base import (
     CommandNotFound,
     CommandNotStarted,
@@ -17,16 +18,9 @@ from .base import (
 )
 from .live import LiveRunner
 
-_CASSETTE = ("Cassette", "RecordingRunner", "ReplayMismatch", "ReplayRunner")
-
-
-def __getattr__(name: str) -> object:
-    # Recording and replay are for tests; a live command never loads them.
-    if name in _CASSETTE:
-        from . import cassette
-
-        return getattr(cassette, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Recording and replay are for tests; a live command never loads them.
+__getattr__ = lazy_exports(__name__, {name: ".cassette" for name in (
+    "Cassette", "RecordingRunner", "ReplayMismatch", "ReplayRunner")})
 
 __all__ = [
     "Cassette",

@@ -2,11 +2,9 @@
 DRMAA2 control actions are checked against states. Shared by all backends."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..backends.models import TaskRecord, TaskStatus
 from ..drmaa2.states import JobState
-from .labels import ExitRecord
+from ..records.labels import ExitRecord
 
 _TASK_STATES = {
     TaskStatus.CREATED: JobState.QUEUED,
@@ -16,17 +14,8 @@ _TASK_STATES = {
 }
 
 
-@dataclass(frozen=True)
-class Observation:
-    """Everything the mapping needs to know about one job."""
-
-    task: TaskRecord | None
-    exit: ExitRecord | None
-    held: bool = False
-    dispatched: bool = False
-
-
-def map_state(obs: Observation) -> tuple[JobState, str]:
+def map_state(task: TaskRecord | None, exit: ExitRecord | None, *, held: bool = False,
+              dispatched: bool = False) -> tuple[JobState, str]:
     """(DRMAA2 state, sub-state). The sub-state is containerd's raw status.
 
     The seed's mapping: created→Queued, running/pausing→Running,
@@ -34,13 +23,12 @@ def map_state(obs: Observation) -> tuple[JobState, str]:
     else→Undetermined. Added: a container without a task is a queued (or
     held) job; its recorded exit makes it Done/Failed after the task is gone.
     """
-    if obs.exit is not None:
-        return (JobState.DONE if obs.exit.exit_status == 0 else JobState.FAILED), TaskStatus.STOPPED.value
-    task = obs.task
+    if exit is not None:
+        return (JobState.DONE if exit.exit_status == 0 else JobState.FAILED), TaskStatus.STOPPED.value
     if task is None:
-        if obs.held:
+        if held:
             return JobState.QUEUED_HELD, "held"
-        if obs.dispatched:
+        if dispatched:
             return JobState.UNDETERMINED, "task deleted outside the tracker; exit status unknown"
         return JobState.QUEUED, "no task"
     if task.status == TaskStatus.STOPPED:

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..backends.base import OutputDelivery
 from ..backends.images import normalize_image_ref
 from ..backends.models import ContainerSpec, ImageConfig, Mount
 from ..drmaa2.errors import InvalidArgumentError, UnsupportedAttributeError
 from ..drmaa2.models import JobTemplate
-from . import labels as L
-from .statedir import StateDir
+from ..records import labels as L
+from ..records.statedir import StateDir
 
 STDIN_MOUNT = "/.containerd-tracker/stdin"
 # exec keeps the job's own program as PID 1, so signals reach it unchanged.
@@ -87,12 +88,6 @@ def validate(template: JobTemplate) -> str:
         raise InvalidArgumentError(str(exc)) from exc
 
 
-def needs_image_config(template: JobTemplate) -> bool:
-    """Only args-without-command (keep the entrypoint) and stdin wrapping
-    need the image's own entrypoint and cmd."""
-    return template.remote_command is None and (bool(template.args) or template.input_path is not None)
-
-
 def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig]) -> list[str] | None:
     """The job's argv; ``None`` leaves the image default to containerd.
 
@@ -155,13 +150,12 @@ def expand_path(path: str, index: int | None) -> Path:
 
 @dataclass
 class Plan:
-    key: str
     spec: ContainerSpec
-    stdout: Path
-    stderr: Path
     stdin: Path | None
-    log_uri: str
+    #: How the backend is to deliver the output (``None``: the CLI keeps it).
+    log_uri: str | None
     hold: bool
+    #: Output files to create before the job starts.
     files: list[Path] = field(default_factory=list)
 
 
@@ -173,9 +167,9 @@ def plan(
     session: str,
     owner: str,
     state: StateDir,
+    output: OutputDelivery,
     image_config: Callable[[], ImageConfig],
     index: int | None = None,
-    logger_address: str | None = None,
 ) -> Plan:
     """Everything needed to create the job, nothing created yet."""
     stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(key)
@@ -211,8 +205,9 @@ def plan(
         labels[L.ARRAY_INDEX] = str(index)
     if template.submit_as_hold:
         labels[L.HOLD] = "true"
-    log_uri = state.log_uri(stdout, stderr, state.logging_marker(key), logger_address)
-    labels[L.LOG_URI] = log_uri
+    log_uri = output.log_uri(key, stdout, stderr)
+    if log_uri is not None:
+        labels[L.LOG_URI] = log_uri
     _check_label_sizes(labels)
     labels.update(L.encode_template(template))
     mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []
@@ -226,10 +221,7 @@ def plan(
         mounts=mounts,
     )
     return Plan(
-        key=key,
         spec=spec,
-        stdout=stdout,
-        stderr=stderr,
         stdin=stdin,
         log_uri=log_uri,
         hold=template.submit_as_hold,

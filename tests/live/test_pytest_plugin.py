@@ -231,3 +231,21 @@ def test_own_tracker(containerd_runner, containerd_recording):
     record(live_user, containerd).assert_outcomes(passed=1)
     assert cassette(live_user, "test_own", "test_own_tracker").exists()
     replay(live_user, monkeypatch).assert_outcomes(passed=1)
+
+
+def test_record_and_replay_through_docker(live_user, dockerd, monkeypatch):
+    live_user.makepyfile(test_jobs=busybox_job(["-c", "exit 3"]))
+    result = live_user.runpytest_subprocess(
+        "--containerd-record-mode=once", "--containerd-backend=docker", f"--containerd-address={dockerd.host}",
+        timeout=120)
+    result.assert_outcomes(passed=1)
+    data = json.loads(cassette(live_user, "test_jobs", "test_job_exit_status").read_text())
+    assert data["meta"]["tool"] == "docker"
+    commands = [i["argv"] for i in data["interactions"] if i["kind"] == "run"]
+    assert commands and all(argv[0] == "docker" for argv in commands)
+    assert any("create" in argv for argv in commands) and dockerd.host not in json.dumps(data)
+
+    # No daemon, no docker, no --containerd-backend: the recording says which CLI it was.
+    result = replay(live_user, monkeypatch)
+    result.assert_outcomes(passed=1)
+    assert "not replayed" not in result.stdout.str()

@@ -17,7 +17,7 @@ import pytest
 
 from containerd_tracker_cli import ContainerdJobTracker, DrmCommunicationError, JobState
 from containerd_tracker_cli.testing import PrivateContainerd
-from containerd_tracker_cli.tracker.labels import ExitRecord
+from containerd_tracker_cli.records.labels import ExitRecord
 
 from ..support import BUSYBOX, until
 from .helpers import output_of, submit, template

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from containerd_tracker_cli.backends import timeparse
+from containerd_tracker_cli.records import timeparse
 from containerd_tracker_cli.runner import Cassette
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ _RUN_KINDS = {
     ("docker", "image ls"): "compat images",
 }
 #: Corpus file name prefix → parser kind (each file is one output).
-_CORPUS_KINDS = {"ps-": "compat ps", "inspect-": "compat inspect", "images-": "compat images",
+_CORPUS_KINDS = {"inspect-": "compat inspect", "images-": "compat images",
                  "events-": "compat events", "version-": "compat version"}
 
 
@@ -235,8 +235,6 @@ TARGETED: dict[str, st.SearchStrategy[str]] = {
     "ctr tasks list": _table("TASK    PID    STATUS"),
     "ctr images list": _table("REF    TYPE    DIGEST    SIZE    PLATFORMS    LABELS"),
     "ctr tasks delete": st.lists(DELETE_LINE, max_size=3).map("\n".join),
-    "compat ps": _lines(obj(ID=either(st.text(max_size=8)), Names=JSON_VALUES, Image=JSON_VALUES,
-                            Status=either(STATUSES), State=either(STATUSES), Labels=LABELS, CreatedAt=TIMES)),
     "compat inspect": st.lists(st.fixed_dictionaries({"Id": either(st.text(max_size=8))}, optional={
         "State": either(obj(Status=either(STATUSES), Pid=NUMBERS, ExitCode=NUMBERS, Paused=JSON_VALUES,
                             StartedAt=TIMES, FinishedAt=TIMES, Error=JSON_VALUES)),
@@ -265,7 +263,7 @@ TARGETED: dict[str, st.SearchStrategy[str]] = {
 #: How a kind's output holds JSON: one document, one per line, or ctr's
 #: ``<time> <namespace> <topic> <json>`` event line. Others are plain text.
 SHAPES = {"ctr containers info": "doc", "ctr tasks metrics": "doc", "ctr shim state": "doc", "compat inspect": "doc",
-          "compat version": "doc", "compat ps": "lines", "compat images": "lines",
+          "compat version": "doc", "compat images": "lines",
           "compat events": "lines", "ctr events": "ctr-event"}
 
 _LABEL_KEYS = ("Labels", "labels", "Attributes")

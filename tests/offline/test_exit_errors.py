@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from containerd_tracker_cli.backends.base import ContainerBackend, EventStream
+from containerd_tracker_cli.backends.base import EventStream, TaskDeletion
+from containerd_tracker_cli.backends.errors import BackendError, TaskNotFound
 from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
-from containerd_tracker_cli.tracker import labels as L
-from containerd_tracker_cli.tracker.exits import ExitRecorder
-from containerd_tracker_cli.tracker.labels import ExitRecord
+from containerd_tracker_cli.records import labels as L
+from containerd_tracker_cli.backends.ctr.exits import ExitRecorder
+from containerd_tracker_cli.records.labels import ExitRecord
 
 T0 = datetime(2026, 11, 24, 20, 0, 0, tzinfo=timezone.utc)
 
@@ -37,13 +38,18 @@ def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Ev
 
 @pytest.fixture
 def backend(mocker):
-    backend = mocker.create_autospec(ContainerBackend, instance=True)
+    backend = mocker.create_autospec(CtrBackend, instance=True)
     backend.task_cpu_ns.return_value = 5_000_000
     backend.task_exits.return_value = {}
-    backend.delete_tasks.return_value = ({}, {})
+    backend.delete_tasks.return_value = TaskDeletion({}, {})
     # The probe is ctr's real mechanism, run over the mocked calls.
     backend.prove_subscribed.side_effect = lambda *a, **kw: CtrBackend.prove_subscribed(backend, *a, **kw)
     return backend
+
+
+def _not_found(cid: str) -> TaskNotFound:
+    why = f'container "{cid}" in namespace "default": not found'
+    return TaskNotFound(f"task {cid!r} not deleted: {why}", argv=["ctr"], exit_code=1, stderr=why)
 
 
 def NOTHING_SAVED(cid: str) -> None:
@@ -56,7 +62,7 @@ def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
 
 def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backend):
     backend.task_exits.return_value = {"j1": stopped("j1", 3)}
-    backend.delete_tasks.return_value = ({"j1": 3}, {})
+    backend.delete_tasks.return_value = TaskDeletion({"j1": 3}, {})
     record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
     assert record == ExitRecord(3, T0, 5_000_000)
     calls = [c[0] for c in backend.method_calls if c[0] in ("set_labels", "delete_tasks")]
@@ -65,14 +71,14 @@ def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backe
 
 
 def test_a_shim_that_cannot_be_asked_still_gives_the_status_from_ctrs_delete_warning(backend):
-    backend.delete_tasks.return_value = ({"j1": 7}, {})
+    backend.delete_tasks.return_value = TaskDeletion({"j1": 7}, {})
     record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
     assert record == ExitRecord(7, None, None)
     backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7"})
 
 
 def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
-    backend.delete_tasks.return_value = ({}, {"j1": 'container "j1" in namespace "default": not found'})
+    backend.delete_tasks.return_value = TaskDeletion({}, {"j1": _not_found("j1")})
     winner = ExitRecord(42, T0, 9)
     backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
     record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
@@ -124,20 +130,16 @@ def test_a_saved_state_of_a_running_or_other_task_is_not_an_exit(ctr_parsing):
 
 
 def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
-    from containerd_tracker_cli.backends.errors import BackendError
-
     backend.task_exits.return_value = {"j1": stopped("j1", 5), "j2": stopped("j2", 0)}
     backend.set_labels.side_effect = lambda cid, labels: (_ for _ in ()).throw(
         BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")) if cid == "j1" else labels
-    backend.delete_tasks.return_value = ({"j2": 0}, {})
+    backend.delete_tasks.return_value = TaskDeletion({"j2": 0}, {})
     results = ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
     assert results == {"j1": None, "j2": ExitRecord(0, T0, 5_000_000)}  # j1: containerd still holds it
     backend.delete_tasks.assert_called_once_with(["j2"])
 
 
 def test_when_no_exit_can_be_written_the_failure_is_raised(backend):
-    from containerd_tracker_cli.backends.errors import BackendError
-
     backend.task_exits.return_value = {"j1": stopped("j1", 5)}
     backend.set_labels.side_effect = BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")
     with pytest.raises(BackendError):
@@ -149,7 +151,7 @@ def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(bac
     from containerd_tracker_cli.backends.errors import ContainerNotFound
 
     backend.task_exits.return_value = {"y": stopped("y", 7)}
-    backend.delete_tasks.return_value = ({"y": 7}, {"x": "not found"})
+    backend.delete_tasks.return_value = TaskDeletion({"y": 7}, {"x": _not_found("x")})
     backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
     results = ExitRecorder(backend).harvest(["x", "y"], NOTHING_SAVED)
     assert results == {"y": ExitRecord(7, T0, 5_000_000), "x": None}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from containerd_tracker_cli.tracker.statedir import LOGGER_SCRIPT
+from containerd_tracker_cli.backends.ctr.logger import LOGGER_SCRIPT
 
 from ..support import until
 

@@ -7,8 +7,8 @@ import pytest
 
 from containerd_tracker_cli import JobState
 from containerd_tracker_cli.backends.models import TaskRecord, TaskStatus
-from containerd_tracker_cli.tracker.labels import ExitRecord
-from containerd_tracker_cli.tracker.mapping import ALLOWED_STATES, Observation, map_state
+from containerd_tracker_cli.records.labels import ExitRecord
+from containerd_tracker_cli.tracker.mapping import ALLOWED_STATES, map_state
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -17,27 +17,32 @@ def task(status: TaskStatus, exit_status: int | None = None) -> TaskRecord:
     return TaskRecord(container_id="c", pid=1, status=status, exit_status=exit_status)
 
 
+def _obs(task, exit, **flags):
+    return (task, exit), flags
+
+
 @pytest.mark.parametrize(
     "obs, expected",
     [
-        (Observation(task(TaskStatus.CREATED), None), (JobState.QUEUED, "created")),
-        (Observation(task(TaskStatus.RUNNING), None), (JobState.RUNNING, "running")),
-        (Observation(task(TaskStatus.PAUSING), None), (JobState.RUNNING, "pausing")),
-        (Observation(task(TaskStatus.PAUSED), None), (JobState.SUSPENDED, "paused")),
-        (Observation(task(TaskStatus.STOPPED, 0), None), (JobState.DONE, "stopped")),
-        (Observation(task(TaskStatus.STOPPED, 1), None), (JobState.FAILED, "stopped")),
-        (Observation(task(TaskStatus.STOPPED), None), (JobState.UNDETERMINED, "stopped")),
-        (Observation(task(TaskStatus.UNKNOWN), None), (JobState.UNDETERMINED, "unknown")),
-        (Observation(None, ExitRecord(0, NOW)), (JobState.DONE, "stopped")),
-        (Observation(None, ExitRecord(137, NOW)), (JobState.FAILED, "stopped")),
-        (Observation(None, None), (JobState.QUEUED, "no task")),
-        (Observation(None, None, held=True), (JobState.QUEUED_HELD, "held")),
-        (Observation(None, None, dispatched=True),
+        (_obs(task(TaskStatus.CREATED), None), (JobState.QUEUED, "created")),
+        (_obs(task(TaskStatus.RUNNING), None), (JobState.RUNNING, "running")),
+        (_obs(task(TaskStatus.PAUSING), None), (JobState.RUNNING, "pausing")),
+        (_obs(task(TaskStatus.PAUSED), None), (JobState.SUSPENDED, "paused")),
+        (_obs(task(TaskStatus.STOPPED, 0), None), (JobState.DONE, "stopped")),
+        (_obs(task(TaskStatus.STOPPED, 1), None), (JobState.FAILED, "stopped")),
+        (_obs(task(TaskStatus.STOPPED), None), (JobState.UNDETERMINED, "stopped")),
+        (_obs(task(TaskStatus.UNKNOWN), None), (JobState.UNDETERMINED, "unknown")),
+        (_obs(None, ExitRecord(0, NOW)), (JobState.DONE, "stopped")),
+        (_obs(None, ExitRecord(137, NOW)), (JobState.FAILED, "stopped")),
+        (_obs(None, None), (JobState.QUEUED, "no task")),
+        (_obs(None, None, held=True), (JobState.QUEUED_HELD, "held")),
+        (_obs(None, None, dispatched=True),
          (JobState.UNDETERMINED, "task deleted outside the tracker; exit status unknown")),
     ],
 )
 def test_state_mapping(obs, expected):
-    assert map_state(obs) == expected
+    args, kwargs = obs
+    assert map_state(*args, **kwargs) == expected
 
 
 def test_control_table():

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from containerd_tracker_cli import JobInfo, JobState, JobTemplate
-from containerd_tracker_cli.tracker import labels as L
+from containerd_tracker_cli.records import labels as L
 
 # What drmaa2os' json.Marshal of a drmaa2interface.JobTemplate looks like.
 GO_TEMPLATE = {

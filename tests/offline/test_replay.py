@@ -15,12 +15,12 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RECORDINGS = sorted(p for p in FIXTURES.glob("*/*/*.json"))
 
 
-def _replay_tracker(path: Path, tmp_path: Path):
+def _replay_tracker(path: Path, tmp_path: Path, session: str | None = None):
     name, backend = path.stem, path.parent.parent.name
     address = "unix:///replay/daemon.sock" if backend == "docker" else "/replay/daemon.sock"
     runner = ReplayRunner(Cassette.load(path), placeholders(address, str(tmp_path / "state")))
-    return name, runner, tracker_for(name, address=address, backend=backend, state_dir=tmp_path / "state",
-                                     runner=runner)
+    return name, runner, tracker_for(name, session, address=address, backend=backend,
+                                     state_dir=tmp_path / "state", runner=runner)
 
 
 @pytest.mark.parametrize("backend", ["ctr", "docker", "nerdctl"])
@@ -40,8 +40,8 @@ def test_scenario_replays_offline(path, tmp_path):
 
 def test_a_changed_command_is_a_mismatch_naming_both_commands(tmp_path):
     path = next(p for p in RECORDINGS if p.stem == "lifecycle")
-    name, _, tracker = _replay_tracker(path, tmp_path)
-    tracker.session_name = "another-session"  # so the job's labels differ from the recording
+    # Another session, so the job's labels differ from the recording.
+    name, _, tracker = _replay_tracker(path, tmp_path, session="another-session")
     with pytest.raises(ReplayMismatch) as caught:
         SCENARIOS[name](tracker)
     message = str(caught.value)

@@ -7,6 +7,7 @@ from containerd_tracker_cli import ContainerdJobTracker, InvalidArgumentError
 from containerd_tracker_cli.backends.ctr.commands import CtrCommands, filter_value
 from containerd_tracker_cli.backends.dockercompat import parsers
 from containerd_tracker_cli.backends.dockercompat.commands import DockerCompatCommands
+from containerd_tracker_cli.backends.dockercompat.flavours import FLAVOURS
 from containerd_tracker_cli.backends.models import ContainerSpec, Mount
 from containerd_tracker_cli.tracker.submission import make_key
 
@@ -41,12 +42,12 @@ def test_mount_paths_with_commas_are_quoted():
     ctr = CtrCommands("/s", "ns").create(spec)
     mount = next(arg for arg in ctr if arg.startswith("--mount="))
     assert '"src=/data/a,b:1.txt"' in mount
-    docker = DockerCompatCommands("docker", "unix:///d", "ns", "docker").create(spec)
+    docker = DockerCompatCommands(FLAVOURS["docker"], "unix:///d", "ns", "docker").create(spec)
     assert '"source=/data/a,b:1.txt"' in docker[docker.index("--mount") + 1]
 
 
 def test_nerdctl_label_filters_survive_its_csv_splitting():
-    argv = DockerCompatCommands("nerdctl", "/s", "ns", "nerdctl").list_ids({"jobSessionName": "a,b"})
+    argv = DockerCompatCommands(FLAVOURS["nerdctl"], "/s", "ns", "nerdctl").list_ids({"jobSessionName": "a,b"})
     assert argv[argv.index("--filter") + 1] == '"label=jobSessionName=a,b"'
-    docker = DockerCompatCommands("docker", "unix:///d", "ns", "docker").list_ids({"jobSessionName": "a,b"})
+    docker = DockerCompatCommands(FLAVOURS["docker"], "unix:///d", "ns", "docker").list_ids({"jobSessionName": "a,b"})
     assert docker[docker.index("--filter") + 1] == "label=jobSessionName=a,b"

@@ -6,15 +6,20 @@ import logging
 import platform
 import re
 import time
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ...runner import Runner
-from ..base import EventStream, Observed
+from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend
-from ..errors import CliParseError, ContainerNotFound
+from ..errors import BackendError, CliParseError, ContainerNotFound, TaskNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from . import parsers
 from .commands import CtrCommands
+
+if TYPE_CHECKING:
+    from ...records.statedir import StateDir
+    from .exits import ShimExits
+    from .logger import LoggerOutput
 
 DEFAULT_TIMEOUT = 30.0
 #: The label a subscription probe sets on a container (see prove_subscribed).
@@ -75,6 +80,19 @@ class CtrBackend(CliBackend):
             # ctr gives up connecting well before we would kill it
             connect_timeout=min(5.0, timeout / 2),
         )
+
+    # -- what ctr leaves to the tracker ----------------------------------
+    def output_delivery(self, state: "StateDir") -> "LoggerOutput":
+        """containerd runs our logger per task; it also keeps the shim's exit record."""
+        from .logger import LoggerOutput
+
+        return LoggerOutput(state, self.address)
+
+    def exit_keeping(self, state: "StateDir") -> "ShimExits":
+        """ctr prints no exit status and containerd forgets it: harvest it."""
+        from .exits import ShimExits
+
+        return ShimExits(self, state, self.output_delivery(state))
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:
@@ -172,9 +190,9 @@ class CtrBackend(CliBackend):
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None:
         self._run(self.commands.start(container_id, log_uri, pid_file), container_id=container_id)
 
-    def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
+    def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
         codes: dict[str, int] = {}
-        failed: dict[str, str] = {}
+        failed: dict[str, BackendError] = {}
         for batch in _batches(container_ids):
             argv = self.commands.delete_tasks(batch)
             done = self._run(argv, allow_failure=True)
@@ -182,8 +200,11 @@ class CtrBackend(CliBackend):
             if done.exit_code != 0 and not batch_failed:
                 self._raise(done, None)
             codes.update(batch_codes)
-            failed.update(batch_failed)
-        return codes, failed
+            for cid, why in batch_failed.items():
+                kind = TaskNotFound if "not found" in why else BackendError
+                failed[cid] = kind(f"task {cid!r} not deleted: {why}", argv=argv, exit_code=done.exit_code,
+                                   stderr=why)
+        return TaskDeletion(codes, failed)
 
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         missing: set[str] = set()

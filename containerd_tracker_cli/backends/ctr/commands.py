@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from ..csvfields import csv_field
 from ..models import ContainerSpec
-
-
-def _csv_field(field: str) -> str:
-    return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\n\r') else field
 
 
 def filter_value(value: str) -> str:
@@ -79,7 +76,7 @@ class CtrCommands:
             options = "rbind:ro" if mount.read_only else "rbind:rw"
             # ctr reads --mount as one CSV record: quote fields a path could break.
             fields = ["type=bind", f"src={mount.source}", f"dst={mount.destination}", f"options={options}"]
-            argv.append("--mount=" + ",".join(_csv_field(f) for f in fields))
+            argv.append("--mount=" + ",".join(csv_field(f) for f in fields))
         argv += ["--", spec.image, spec.id]
         if spec.args is not None:
             argv += spec.args

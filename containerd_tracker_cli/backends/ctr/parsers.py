@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from ..errors import CliParseError
 from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
-from ..timeparse import parse_go_time
+from ...records.timeparse import parse_go_time
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # ASCII digits only ("²".isdigit() is true, int("²") fails) and short enough for int().
@@ -252,12 +252,7 @@ def parse_image_config(argv: Sequence[str], out: str) -> ImageConfig:
     if not isinstance(config, dict):
         raise CliParseError(argv, "config is not an object", out)
     try:
-        return ImageConfig(
-            entrypoint=config.get("Entrypoint") or [],
-            cmd=config.get("Cmd") or [],
-            env=config.get("Env") or [],
-            working_dir=config.get("WorkingDir") or "",
-        )
+        return ImageConfig.from_config(config)
     except ValueError as exc:
         raise CliParseError(argv, str(exc), out) from exc
 

@@ -1,27 +1,32 @@
 """The Docker-compatible backend: ``nerdctl`` on containerd, or ``docker``.
 
 Differences from ctr that the tracker relies on, stated as capabilities:
-* ``records_exit``: ``inspect`` keeps a finished container's exit code and
-  times, so no harvesting is needed;
+* exits: ``inspect`` keeps a finished container's exit code and times, so
+  the default ``exit_keeping`` (nothing to do) serves;
 * ``mutable_labels`` is False: labels are fixed at creation;
-* ``writes_output_files`` is False: the CLI keeps the streams, and
-  ``read_output`` fetches them (``logs``, stdout and stderr apart).
+* output: the CLI keeps the streams; ``output_delivery`` copies them into the
+  job's files once it has ended (:mod:`.output`).
 A job's ID is the container ID, as with ctr, so every CLI and every backend
 names a job the same way; the readable ``<name>-<token>`` is its name.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ...runner import Runner
-from ..base import EventStream, Observed
+from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend
 from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
 from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord
 from . import parsers
-from .commands import DockerCompatCommands, docker_host
+from .commands import DockerCompatCommands
+from .flavours import FLAVOURS
+
+if TYPE_CHECKING:
+    from ...records.statedir import StateDir
+    from .output import CopiedOutput
 
 DEFAULT_TIMEOUT = 30.0
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -41,22 +46,22 @@ _UNREACHABLE = (
 class DockerCompatBackend(CliBackend):
     not_found = _MISSING
     unreachable = _UNREACHABLE
-    records_exit = True
     mutable_labels = False
-    writes_output_files = False
 
     def __init__(self, runner: Runner, flavour: str, address: str, namespace: str, *,
                  executable: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        if flavour not in ("nerdctl", "docker"):
+        if flavour not in FLAVOURS:
             raise ValueError(f"unknown flavour {flavour!r}")
         self.check_executable(runner, executable or flavour)
-        self.name = flavour
-        self.daemon = "docker" if flavour == "docker" else "containerd"
+        #: Where nerdctl and docker differ, as data (see flavours.py).
+        self.flavour = FLAVOURS[flavour]
+        self.name = self.flavour.name
+        self.daemon = self.flavour.daemon
         self.runner = runner
-        self.address = docker_host(address) if flavour == "docker" else address
+        self.address = self.flavour.normalise_address(address)
         self.namespace = namespace
         self.timeout = timeout
-        self.commands = DockerCompatCommands(flavour, self.address, namespace, executable or flavour)
+        self.commands = DockerCompatCommands(self.flavour, self.address, namespace, executable or flavour)
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:
@@ -103,8 +108,15 @@ class DockerCompatBackend(CliBackend):
         return None  # neither CLI reports accumulated CPU time
 
     def read_output(self, container_id: str) -> tuple[str, str]:
+        """(stdout, stderr) the CLI kept for the container (``logs`` keeps them apart)."""
         done = self._run(self.commands.logs(container_id), container_id=container_id)
         return done.stdout, done.stderr
+
+    def output_delivery(self, state: "StateDir") -> "CopiedOutput":
+        """The CLI keeps the streams: copied into the job's files once it ends."""
+        from .output import CopiedOutput
+
+        return CopiedOutput(self, state)
 
     # -- changes --------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> str:
@@ -122,8 +134,8 @@ class DockerCompatBackend(CliBackend):
         # The CLI's own logging keeps the streams; log_uri and pid_file are ctr's.
         self._run(self.commands.start(container_id), container_id=container_id)
 
-    def delete_tasks(self, container_ids: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
-        return {}, {}  # an ended container's task is already gone; rm removes the rest
+    def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
+        return TaskDeletion({}, {})  # an ended container's task is already gone; rm removes the rest
 
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         ids = list(container_ids)
@@ -147,7 +159,7 @@ class DockerCompatBackend(CliBackend):
                          timeout: float = 10.0) -> bool:
         # docker replays the last seconds on connect (--since): live by
         # construction. nerdctl offers nothing: the tracker re-reads more often.
-        return self.name == "docker"
+        return self.flavour.subscription_provable
 
     # -- images ---------------------------------------------------------
     def list_images(self) -> list[ImageRecord]:

@@ -1,39 +1,27 @@
-"""argv builders for nerdctl and docker: the same grammar, told apart only by
-how the daemon is named (nerdctl: containerd socket and namespace; docker:
-the engine's host)."""
+"""argv builders for nerdctl and docker: the same grammar; where the two
+differ (how the daemon is named, filter quoting, event replay) the
+:class:`~.flavours.Flavour` says so."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from ..csvfields import COMMA_OR_QUOTE, csv_field
 from ..models import ContainerSpec
+from .flavours import Flavour
 
 JSON = "{{json .}}"  # works with old and new clients alike (`--format json` does not)
-REPLAY_WINDOW = "5s"
-
-
-def docker_host(address: str) -> str:
-    """What ``docker --host`` needs: a bare socket path (as containerd's
-    address is given) means ``unix://PATH``; URLs (``unix://``, ``tcp://``,
-    ``ssh://`` …) pass unchanged. docker itself would read a bare path as a
-    TCP address."""
-    if "://" in address:
-        return address
-    return "unix://" + os.path.abspath(address)
 
 
 @dataclass(frozen=True)
 class DockerCompatCommands:
-    flavour: str  # "nerdctl" or "docker"
+    flavour: Flavour  # FLAVOURS["nerdctl"] or FLAVOURS["docker"]
     address: str
     namespace: str
     executable: str
 
     def base(self) -> list[str]:
-        if self.flavour == "docker":
-            return [self.executable, "--host", self.address]
-        return [self.executable, "--address", self.address, "--namespace", self.namespace]
+        return self.flavour.base_argv(self.executable, self.address, self.namespace)
 
     def version(self) -> list[str]:
         return [*self.base(), "version", "--format", JSON]
@@ -41,10 +29,7 @@ class DockerCompatCommands:
     def list_ids(self, labels: Mapping[str, str]) -> list[str]:
         argv = [*self.base(), "ps", "--all", "--quiet", "--no-trunc"]
         for key, value in labels.items():
-            condition = f"label={key}={value}"
-            if self.flavour == "nerdctl" and any(c in condition for c in ',"'):
-                condition = '"' + condition.replace('"', '""') + '"'  # nerdctl splits filters as CSV
-            argv += ["--filter", condition]
+            argv += ["--filter", csv_field(f"label={key}={value}", self.flavour.filter_csv_specials)]
         return argv
 
     def inspect(self, names: Iterable[str]) -> list[str]:
@@ -63,8 +48,7 @@ class DockerCompatCommands:
             # --mount is a CSV record (a path may hold ',' or ':'), unlike --volume.
             fields = ["type=bind", f"source={mount.source}", f"target={mount.destination}"]
             fields += ["readonly"] if mount.read_only else []
-            argv += ["--mount", ",".join('"' + f.replace('"', '""') + '"' if any(c in f for c in ',"') else f
-                                         for f in fields)]
+            argv += ["--mount", ",".join(csv_field(f, COMMA_OR_QUOTE) for f in fields)]
         if spec.args is not None:
             # The tracker resolved the whole argv: its head replaces the entrypoint.
             argv += ["--entrypoint", spec.args[0], spec.image, *spec.args[1:]]
@@ -92,11 +76,9 @@ class DockerCompatCommands:
 
     def events(self, names: Iterable[str]) -> list[str]:
         argv = [*self.base(), "events", "--format", JSON]
-        if self.flavour == "docker":
-            # The engine replays what it saw in the last seconds before the
-            # stream connects, so nothing between "subscribe" and "live" is
-            # lost (relative, so the argv is the same every time).
-            argv += ["--since", REPLAY_WINDOW]
+        if self.flavour.replay_window:
+            argv += ["--since", self.flavour.replay_window]
+        if self.flavour.filters_events:
             for name in names:
                 argv += ["--filter", f"container={name}"]
         return argv

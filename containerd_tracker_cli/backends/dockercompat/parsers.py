@@ -2,12 +2,11 @@
 raises :class:`CliParseError` naming the command.
 
 Shapes that differ between versions and tools, all accepted:
-* ``Labels`` in ``ps``: a JSON object (nerdctl 0.22–1.7) or a ``k=v,k2=v2``
-  string (nerdctl 2.x, docker) whose values may themselves hold ``,`` and ``=``;
+* ``Labels`` (as ``ps`` prints them too): a JSON object (nerdctl 0.22–1.7) or
+  a ``k=v,k2=v2`` string (nerdctl 2.x, docker) whose values may themselves
+  hold ``,`` and ``=``;
 * ``inspect`` ``State``: ``null`` (old nerdctl) or ``Status: ""`` for a
   container without a task; empty or Go-zero ``StartedAt``/``FinishedAt``;
-* ``ps`` ``Status``: ``Up``, ``Up 2 seconds (Paused)``, ``Paused``,
-  ``Exited (137) 3 seconds ago``, ``Created`` …; docker adds a ``State`` field;
 * events: nerdctl's ``{Timestamp, Namespace, Topic, Event: "<json>"}`` and
   docker's ``{Type, Action, Actor{ID, Attributes}, timeNano}``.
 """
@@ -18,14 +17,13 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from ..errors import CliParseError
 from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
-from ..timeparse import parse_go_time
+from ...records.timeparse import parse_go_time
 
 _LABEL_START = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*=")
-_EXITED = re.compile(r"^Exited \((?P<code>-?\d+)\)")
 
 #: inspect's State.Status → containerd task status. "created" (and "") mean
 #: the container has no running task yet: a queued job.
@@ -49,20 +47,6 @@ _DOCKER_TOPICS = {
     ("container", "kill"): "/tasks/kill",
     ("container", "oom"): "/tasks/oom",
 }
-
-
-class PsEntry(BaseModel):
-    """One line of ``ps -a --format '{{json .}}'``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    names: str = ""
-    image: str = ""
-    status: TaskStatus | None = None
-    exit_status: int | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    created_at: datetime | None = None
 
 
 class Inspected(BaseModel):
@@ -101,28 +85,6 @@ def parse_labels(value: Any) -> dict[str, str]:
     raise ValueError(f"labels are neither an object nor a string: {value!r}")
 
 
-def ps_status(status: str, state: str | None = None) -> tuple[TaskStatus | None, int | None]:
-    """Task status and exit code from ps' ``Status`` text (and docker's ``State``)."""
-    exited = _EXITED.match(status)
-    if state:
-        state = state.lower()
-        if state in _NO_TASK:
-            return None, None
-        task = _INSPECT_STATUS.get(state, TaskStatus.UNKNOWN)
-        return task, int(exited["code"]) if exited and task == TaskStatus.STOPPED else None
-    if exited:
-        return TaskStatus.STOPPED, int(exited["code"])
-    if status.startswith("Up"):
-        return (TaskStatus.PAUSED if "(Paused)" in status else TaskStatus.RUNNING), None
-    if status.startswith("Paused"):
-        return TaskStatus.PAUSED, None
-    if status.startswith("Pausing"):
-        return TaskStatus.PAUSING, None
-    if status.startswith("Created") or status == "":
-        return None, None
-    return TaskStatus.UNKNOWN, None
-
-
 def _json_lines(argv: Sequence[str], out: str) -> list[dict[str, Any]]:
     rows = []
     # Only "\n" ends a line: Go leaves U+0085 and U+2028 unescaped in JSON
@@ -148,25 +110,6 @@ def _json_array(argv: Sequence[str], out: str) -> list[Any]:
     if not isinstance(data, list):
         raise CliParseError(argv, "expected a JSON array", out)
     return data
-
-
-def parse_ps(argv: Sequence[str], out: str) -> list[PsEntry]:
-    entries = []
-    for row in _json_lines(argv, out):
-        try:
-            status, code = ps_status(str(row.get("Status") or ""), row.get("State"))
-            entries.append(PsEntry(
-                id=str(row["ID"]),
-                names=str(row.get("Names") or ""),
-                image=str(row.get("Image") or ""),
-                status=status,
-                exit_status=code,
-                labels=parse_labels(row.get("Labels")),
-                created_at=parse_go_time(row.get("CreatedAt")),
-            ))
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # AttributeError: a State not text
-            raise CliParseError(argv, f"unexpected ps entry ({exc})", json.dumps(row)) from exc
-    return entries
 
 
 def parse_inspect(argv: Sequence[str], out: str) -> list[Inspected]:
@@ -244,8 +187,7 @@ def parse_image_inspect_config(argv: Sequence[str], out: str) -> ImageConfig:
     if not isinstance(config, dict):
         raise CliParseError(argv, "Config is not an object", out)
     try:
-        return ImageConfig(entrypoint=config.get("Entrypoint") or [], cmd=config.get("Cmd") or [],
-                           env=config.get("Env") or [], working_dir=config.get("WorkingDir") or "")
+        return ImageConfig.from_config(config)
     except ValueError as exc:
         raise CliParseError(argv, f"unexpected image Config ({exc})", out) from exc
 

@@ -25,12 +25,18 @@ N" warning on delete is the last resort, when a shim cannot be asked.)
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from ..backends.base import ContainerBackend
-from ..backends.errors import ContainerNotFound
-from ..drmaa2.errors import DrmaaError
-from .labels import ExitRecord
+from ...drmaa2.errors import DrmaaError
+from ...records.labels import ExitRecord, folder_of
+from ...records.statedir import StateDir
+from ..base import ExitKeeping, Observed
+from ..errors import ContainerNotFound
+from ..models import TaskStatus
+from .logger import LoggerOutput
+
+if TYPE_CHECKING:
+    from .backend import CtrBackend
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +45,47 @@ log = logging.getLogger(__name__)
 SavedState = Callable[[str], "str | None"]
 
 
+class ShimExits(ExitKeeping):
+    """ctr's exit keeping: harvest stopped tasks, recover the tasks a
+    restart deleted, finish deletes that were interrupted."""
+
+    def __init__(self, backend: "CtrBackend", state: StateDir, output: LoggerOutput) -> None:
+        self.recorder = ExitRecorder(backend)
+        self.backend = backend
+        self.state = state
+        self.output = output
+
+    def complete(self, observed: Mapping[str, Observed], exits: dict[str, ExitRecord | None]) \
+            -> dict[str, ExitRecord | None]:
+        def folder(job_id: str) -> str:
+            return folder_of(job_id, observed[job_id].info.labels)
+
+        def saved(job_id: str) -> str | None:
+            return self.output.saved_shim_state(folder(job_id))
+
+        def stopped(job_id: str) -> bool:
+            task = observed[job_id].task
+            return task is not None and task.status == TaskStatus.STOPPED
+
+        unrecorded = [job_id for job_id in observed if exits[job_id] is None and stopped(job_id)]
+        if unrecorded:
+            for job_id, record in self.recorder.harvest(unrecorded, saved).items():
+                if record is not None:
+                    exits[job_id] = record
+                elif job_id not in self.backend.observe([job_id]):
+                    raise ContainerNotFound(job_id, argv=[], exit_code=None, stderr="deleted meanwhile")
+        lost = [job_id for job_id, (_, task) in observed.items()
+                if exits[job_id] is None and task is None and self.state.pid_file(folder(job_id)).exists()]
+        exits.update(self.recorder.recover(lost, saved))
+        leftover = [job_id for job_id in observed
+                    if job_id not in unrecorded and exits[job_id] is not None and stopped(job_id)]
+        if leftover:
+            self.recorder.finish(leftover)
+        return exits
+
+
 class ExitRecorder:
-    def __init__(self, backend: ContainerBackend) -> None:
+    def __init__(self, backend: "CtrBackend") -> None:
         self.backend = backend
 
     def harvest(self, container_ids: Iterable[str], saved: SavedState) -> dict[str, ExitRecord | None]:
@@ -65,9 +110,9 @@ class ExitRecorder:
                 problem = problem or exc
                 results[cid] = None
         unasked = [cid for cid in ids if cid not in tasks]
-        codes, failed = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
+        deleted = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
         for cid in unasked:
-            results[cid] = self._after_the_fact(cid, codes, failed)
+            results[cid] = self._after_the_fact(cid, deleted.codes, deleted.failed)
         if problem is not None and not any(results.values()):
             raise problem
         return results
@@ -94,7 +139,7 @@ class ExitRecorder:
         between writing the labels and deleting."""
         self.backend.delete_tasks(container_ids)
 
-    def _after_the_fact(self, cid: str, codes: dict[str, int], failed: dict[str, str]) -> ExitRecord | None:
+    def _after_the_fact(self, cid: str, codes: dict[str, int], failed: Mapping[str, object]) -> ExitRecord | None:
         """A task whose shim could not be asked: another process harvested it
         (its labels say how it ended), or ctr's delete warning gives the status."""
         if cid in failed:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Mapping
 
-from ..backends.timeparse import format_time, parse_go_time
+from .timeparse import format_time, parse_go_time
 
 if TYPE_CHECKING:
     from ..drmaa2.models import JobTemplate
@@ -45,6 +45,12 @@ STOP_SIGNAL = "io.containerd.image.config.stop-signal"
 
 #: containerd refuses a label whose key plus value exceeds this many bytes.
 LABEL_LIMIT = 4096
+
+
+def folder_of(container_id: str, labels: Mapping[str, str]) -> str:
+    """The job's folder in the state directory (jobs made before the key
+    label existed, and drmaa2os' jobs, use the container ID)."""
+    return labels.get(KEY) or container_id
 
 
 def encode_template(template: JobTemplate) -> dict[str, str]:

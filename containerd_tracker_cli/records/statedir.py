@@ -1,0 +1,87 @@
+"""The tracker's state directory: one private folder per job (default
+output files, the pid file whose mtime is the dispatch time, whatever the
+backend keeps there) and cached image configs. Exit data is *not* kept here
+but in containerd labels (the one exception: how a never-started job was
+terminated, where labels cannot change)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .labels import ExitRecord
+
+ENV_STATE_DIR = "CONTAINERD_TRACKER_STATE_DIR"
+
+
+def default_state_dir() -> Path:
+    """``$CONTAINERD_TRACKER_STATE_DIR``, else /var/lib/containerd-tracker for
+    root, else ``$XDG_STATE_HOME/containerd-tracker``."""
+    if os.environ.get(ENV_STATE_DIR):
+        return Path(os.environ[ENV_STATE_DIR])
+    if os.geteuid() == 0:
+        return Path("/var/lib/containerd-tracker")
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "containerd-tracker"
+
+
+class StateDir:
+    def __init__(self, root: Path, namespace: str) -> None:
+        self.root = Path(root).absolute()
+        self.namespace = namespace
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.root / "jobs" / self.namespace / job_id
+
+    def make_job_dir(self, job_id: str) -> Path:
+        """The job's folder, private to the user: it holds the job's output."""
+        path = self.job_dir(job_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root / "jobs", path.parent):  # others may pass, not list
+            folder.mkdir(mode=0o711, exist_ok=True)
+            if folder.stat().st_mode & 0o066 and folder.stat().st_uid == os.geteuid():
+                folder.chmod(0o711)  # made by an older version, listable by all
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def pid_file(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "pid"
+
+    def default_output(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "output"
+
+    def default_error(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "error"
+
+    def write_exit(self, job_id: str, record: "ExitRecord") -> None:
+        """For backends whose labels are fixed: how a job that never ran ended."""
+        path = self.make_job_dir(job_id) / "exit.json"
+        path.write_text(json.dumps(record.to_labels()))
+
+    def read_exit(self, job_id: str) -> "ExitRecord | None":
+        from .labels import ExitRecord
+
+        try:
+            return ExitRecord.from_labels(json.loads((self.job_dir(job_id) / "exit.json").read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def remove_job(self, job_id: str) -> None:
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def cached_image_config(self, digest: str) -> dict | None:
+        path = self.root / "images" / (digest.replace(":", "_") + ".json")
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def cache_image_config(self, digest: str, config: dict) -> None:
+        path = self.root / "images" / (digest.replace(":", "_") + ".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(config))
+        tmp.replace(path)

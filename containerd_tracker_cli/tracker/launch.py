@@ -1,0 +1,154 @@
+"""Making jobs exist: create with rollback, start, and remove again what a
+failed submission left. What to create is planned by :mod:`.submission`."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from ..backends.base import ContainerBackend, OutputDelivery
+from ..backends.errors import BackendError, ExecutableNotFound
+from ..backends.models import ImageRecord, TaskStatus
+from ..drmaa2.errors import DrmaaError, InternalError, InvalidArgumentError, UnsupportedAttributeError
+from ..records.labels import folder_of
+from ..records.statedir import StateDir
+from ..runner import Runner
+from .images import Images
+
+if TYPE_CHECKING:
+    from ..drmaa2.models import JobTemplate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Launcher:
+    backend: ContainerBackend
+    state: StateDir
+    runner: Runner
+    output: OutputDelivery
+    images: Images
+    session_name: str
+    job_owner: str
+
+    def submit(self, template: "JobTemplate", image: ImageRecord, index: int | None = None) -> str:
+        """Create (and start, unless held) one job; on any failure remove
+        what was made: container, job folder, empty output files."""
+        from . import submission
+
+        key = submission.make_key(template.job_name, self.runner.unique_token())
+        try:
+            plan = submission.plan(
+                template,
+                key=key,
+                image=image.name,
+                session=self.session_name,
+                owner=self.job_owner,
+                state=self.state,
+                output=self.output,
+                image_config=lambda: self.images.config(image),
+                index=index,
+            )
+        except OSError as exc:  # the logger script could not be written there
+            raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
+        job_id: str | None = None
+        made: list[Path] = []
+        try:
+            try:
+                self.state.make_job_dir(key)
+            except OSError as exc:
+                raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
+            for path in plan.files:
+                existed = path.exists()
+                try:
+                    # Only its owner may read a job's output (an existing file keeps its mode).
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+                except OSError as exc:
+                    raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
+                if not existed:
+                    made.append(path)
+            job_id = self.backend.create_container(plan.spec)
+            if not plan.hold:
+                self.start(job_id, key, plan.log_uri, has_stdin=plan.stdin is not None)
+        except BaseException:
+            try:
+                # A create that failed half-way (timeout, interrupt) may have made
+                # the container all the same: it carries the key as ID or name.
+                self.discard([job_id or key], missing_ok=True)
+            except Exception as cleanup:  # noqa: BLE001 - the original error matters more
+                log.error("could not remove what the failed submission left: %s", cleanup)
+            finally:
+                self.state.remove_job(key)
+                for path in made:
+                    if path.exists() and path.stat().st_size == 0:
+                        path.unlink()
+            raise
+        return job_id
+
+    def submit_array(self, template: "JobTemplate", image: ImageRecord, indices: range,
+                     on_submitted: Callable[[int, int], None] | None = None) -> str:
+        """One job per index; a failure part-way removes those already made."""
+        ids: list[str] = []
+        try:
+            for index in indices:
+                ids.append(self.submit(template, image, index=index))
+                if on_submitted:
+                    on_submitted(len(ids), len(indices))
+        except BaseException:
+            self.discard(ids)
+            raise
+        return json.dumps(ids)
+
+    def start(self, job_id: str, key: str, log_uri: str | None, *, has_stdin: bool) -> None:
+        self.state.make_job_dir(key)  # the pid file (and ctr's logger marker) go there
+        try:
+            self.backend.start_task(job_id, log_uri=log_uri or "", pid_file=str(self.state.pid_file(key)))
+        except ExecutableNotFound as exc:
+            if has_stdin and exc.program == "/bin/sh":
+                raise UnsupportedAttributeError(
+                    "input_path needs /bin/sh in the image (ctr gives a detached task no stdin, "
+                    "so the tracker redirects it with the image's shell)",
+                    argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr,
+                ) from exc
+            raise InvalidArgumentError(
+                "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr
+            ) from exc
+        except BackendError as exc:
+            raise InvalidArgumentError(
+                "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr
+            ) from exc
+
+    def discard(self, job_ids: Iterable[str], *, missing_ok: bool = False) -> None:
+        """Remove jobs whatever their state: kill, delete task and container
+        (with its snapshot), forget their files. Only for our own rollback."""
+        ids = list(job_ids)
+        if not ids:
+            return
+        observed = self.backend.observe(ids)
+        if missing_ok:
+            ids = [cid for cid in ids if cid in observed]
+            if not ids:
+                return
+        tasks = {cid: o.task for cid, o in observed.items() if o.task is not None}
+        for cid in ids:
+            task = tasks.get(cid)
+            if task and task.status not in (TaskStatus.STOPPED, TaskStatus.CREATED):
+                try:
+                    self.backend.kill_task(cid, "SIGKILL")
+                except DrmaaError:
+                    pass
+        deadline = time.monotonic() + 10
+        remaining = [cid for cid in ids if cid in tasks]
+        while remaining:
+            deleted = self.backend.delete_tasks(remaining)
+            remaining = [cid for cid in deleted.failed if cid not in deleted.missing()]
+            if not remaining or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.backend.delete_containers(ids)
+        for cid in ids:
+            self.state.remove_job(folder_of(cid, observed[cid].info.labels) if cid in observed else cid)

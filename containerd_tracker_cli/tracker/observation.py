@@ -1,0 +1,127 @@
+"""Reading jobs: one batch observation through the backend, exits completed
+the backend's way, ownership checked, and an ended job's output complete
+before anyone is told it ended. :class:`Snapshot` is the tracker's one
+picture of a job at one moment."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from ..backends.base import ContainerBackend, ExitKeeping, OutputDelivery
+from ..backends.errors import ContainerNotFound
+from ..backends.models import ContainerInfo, TaskRecord, TaskStatus
+from ..drmaa2.errors import InvalidArgumentError, JobNotFoundError
+from ..drmaa2.states import TERMINAL_STATES, JobState
+from ..records import labels as L
+from ..records.labels import ExitRecord, folder_of
+from ..records.statedir import StateDir
+from .mapping import map_state
+
+#: containerd's identifier grammar (containerd/identifiers), 76 characters at most.
+JOB_ID = re.compile(r"(?=.{1,76}\Z)[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+
+
+def check_id(job_id: str) -> None:
+    """Job IDs are container IDs: containerd's identifier grammar, which
+    docker's hex IDs also fit. Checked before any CLI sees one, so an ID
+    like ``-a`` or ``../x`` can never become an option or a path."""
+    if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+        raise InvalidArgumentError(
+            f"invalid job ID {job_id!r}: letters and digits joined by single '.', '_' or '-', "
+            "at most 76 characters")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One job at one moment: its record, its live task (``None`` once its
+    exit is recorded, or before it started), how it ended, its DRMAA2 state."""
+
+    info: ContainerInfo
+    task: TaskRecord | None
+    exit: ExitRecord | None
+    dispatched: bool
+    started_at: datetime | None
+    state: JobState
+    sub_state: str
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def folder(self) -> str:
+        """The job's folder in the state directory."""
+        return folder_of(self.info.id, self.info.labels)
+
+
+@dataclass
+class Observer:
+    """Reads this session's jobs, and only those."""
+
+    backend: ContainerBackend
+    state: StateDir
+    session_name: str
+    output: OutputDelivery
+    exits: ExitKeeping
+
+    def owned(self, info: ContainerInfo) -> ContainerInfo:
+        if info.labels.get(L.DRMAA2) != "true":
+            raise JobNotFoundError(f"container {info.id!r} is not a DRMAA2 job; the tracker leaves it alone")
+        if info.labels.get(L.SESSION) != self.session_name:
+            raise JobNotFoundError(
+                f"job {info.id!r} belongs to job session {info.labels.get(L.SESSION)!r}, "
+                f"not {self.session_name!r}; the tracker leaves it alone"
+            )
+        return info
+
+    def info(self, job_id: str) -> ContainerInfo:
+        """The container record of one of *our* jobs, else JobNotFoundError."""
+        check_id(job_id)
+        try:
+            info = self.backend.container_info(job_id)
+        except ContainerNotFound:
+            raise self._missing(job_id) from None
+        return self.owned(info)
+
+    def _missing(self, job_id: str) -> JobNotFoundError:
+        return JobNotFoundError(f"job {job_id!r} not found in namespace {self.backend.namespace!r}")
+
+    def one(self, job_id: str) -> Snapshot:
+        return self.many([job_id])[job_id]
+
+    def many(self, job_ids: Iterable[str]) -> dict[str, Snapshot]:
+        """The backend's batch observation, ownership checked, exits
+        completed the backend's way (one harvest for all, with ctr)."""
+        wanted = list(dict.fromkeys(job_ids))
+        for job_id in wanted:
+            check_id(job_id)
+        observed = self.backend.observe(wanted)
+        for job_id in wanted:
+            if job_id not in observed:
+                raise self._missing(job_id)
+            self.owned(observed[job_id].info)
+        exits = {job_id: ExitRecord.from_labels(o.info.labels) or self.state.read_exit(folder_of(job_id, o.info.labels))
+                 for job_id, o in observed.items()}
+        for job_id, (_, task) in observed.items():
+            if exits[job_id] is None and task is not None and task.exit_status is not None:
+                exits[job_id] = ExitRecord(task.exit_status, task.exited_at)  # the CLI keeps it
+        try:
+            exits = self.exits.complete(observed, exits)
+        except ContainerNotFound as gone:
+            raise JobNotFoundError(f"job {gone.container_id!r} was deleted meanwhile by another process") from None
+
+        snapshots = {}
+        for job_id in wanted:
+            info, task = observed[job_id]
+            started = task.started_at if task is not None else None
+            if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
+                task = None  # its exit is recorded: the task is gone or about to be
+            dispatched = self.state.pid_file(folder_of(job_id, info.labels)).exists()
+            state, sub_state = map_state(task, exits[job_id], held=info.labels.get(L.HOLD) == "true",
+                                         dispatched=dispatched)
+            snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)
+            if snap.state in TERMINAL_STATES:
+                self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
+        return snapshots
