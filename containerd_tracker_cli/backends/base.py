@@ -50,8 +50,9 @@ class OutputDelivery(abc.ABC):
 
     @abc.abstractmethod
     def settle(self, job_id: str, key: str, labels: Mapping[str, str], task_gone: bool) -> None:
-        """Called once a job has ended, before anyone is told: afterwards its
-        output files are complete."""
+        """Called whenever an ended job is observed, before anyone is told:
+        afterwards its output files are complete. Must be idempotent and cheap
+        once done (it runs on every later observation too)."""
 
 
 class ExitKeeping:

@@ -18,7 +18,9 @@ from .models import Event
 
 #: The runtime's words (runc, through every CLI) when a job's program is not there.
 _EXEC_FAILED = re.compile(
-    r'exec: \\?"(?P<program>[^"\\]+)\\?": (?:executable file not found|stat [^:]*: no such file or directory)')
+    r'exec: \\?"(?P<program>[^"\\]+)\\?": '
+    r'(?:executable file not found|stat [^:]*: no such file or directory|permission denied)'
+    r'|executable file `(?P<crun>[^`]+)` not found')  # crun's wording
 
 #: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
 PULL_TIMEOUT = 3600.0
@@ -56,7 +58,8 @@ class CliBackend(ContainerBackend):
     def _raise(self, done: Completed, container_id: str | None) -> None:
         err = done.stderr.strip()
         if (missing := _EXEC_FAILED.search(err)) is not None:
-            raise ExecutableNotFound(missing["program"], argv=done.argv, exit_code=done.exit_code, stderr=err)
+            raise ExecutableNotFound(missing["program"] or missing["crun"], argv=done.argv, exit_code=done.exit_code,
+                                     stderr=err)
         if container_id and self.not_found.search(err):
             raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
         if any(marker in err.lower() for marker in self.unreachable):

@@ -107,10 +107,7 @@ class Observer:
         for job_id, (_, task) in observed.items():
             if exits[job_id] is None and task is not None and task.exit_status is not None:
                 exits[job_id] = ExitRecord(task.exit_status, task.exited_at)  # the CLI keeps it
-        try:
-            exits = self.exits.complete(observed, exits)
-        except ContainerNotFound as gone:
-            raise JobNotFoundError(f"job {gone.container_id!r} was deleted meanwhile by another process") from None
+        exits = self.exits.complete(observed, exits)
 
         snapshots = {}
         for job_id in wanted:

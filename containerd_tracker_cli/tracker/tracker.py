@@ -79,6 +79,8 @@ class ContainerdJobTracker(JobTracker):
         if pull_policy not in PULL_POLICIES:
             raise InvalidArgumentError(f"pull_policy must be one of {', '.join(PULL_POLICIES)}")
         if isinstance(backend, ContainerBackend):
+            if address is not None and backend.name in registry.BACKENDS:
+                address = registry.BACKENDS[backend.name].address(address)  # as the backend writes it
             for name, given, own in (("address", address, backend.address), ("namespace", namespace,
                                      backend.namespace), ("runner", runner, backend.runner)):
                 if given is not None and given != own:

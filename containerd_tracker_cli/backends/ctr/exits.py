@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from ...drmaa2.errors import DrmaaError
+from ...drmaa2.errors import DrmaaError, JobNotFoundError
 from ...records.labels import ExitRecord, folder_of
 from ...records.statedir import StateDir
 from ..base import ExitKeeping, Observed
@@ -73,7 +73,7 @@ class ShimExits(ExitKeeping):
                 if record is not None:
                     exits[job_id] = record
                 elif job_id not in self.backend.observe([job_id]):
-                    raise ContainerNotFound(job_id, argv=[], exit_code=None, stderr="deleted meanwhile")
+                    raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")
         lost = [job_id for job_id, (_, task) in observed.items()
                 if exits[job_id] is None and task is None and self.state.pid_file(folder(job_id)).exists()]
         exits.update(self.recorder.recover(lost, saved))
