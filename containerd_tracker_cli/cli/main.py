@@ -130,9 +130,48 @@ def cmd_array(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    from ..session.settings import Settings
+
+    return Settings(args.address, args.namespace, args.backend, args.state_dir)
+
+
+def cmd_list_all(args: argparse.Namespace) -> int:
+    """Every session's jobs (DRMAA2's monitoring session): read-only."""
+    from .output import emit_json, table
+
+    tracker = _settings(args).monitor()
+    ids = tracker.list_jobs()
+    if not args.long:
+        _emit_lines(args, ids)
+        return EXIT_OK
+    rows = tracker.overview(ids)
+    if args.json:
+        emit_json([{"id": i, "session": rows[i][0], "state": str(rows[i][1]), "sub_state": rows[i][2]}
+                   for i in ids if i in rows])
+    else:
+        print(table(["JOB ID", "SESSION", "STATE", "SUB-STATE"], [(i, *rows[i]) for i in ids if i in rows]))
+    return EXIT_OK
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    from ..session import SessionManager
+
+    manager = SessionManager(args.address, args.namespace, args.backend, state_dir=args.state_dir)
+    if args.session_action == "list":
+        _emit_lines(args, manager.get_job_session_names())
+    elif args.session_action == "create":
+        manager.create_job_session(args.name, args.contact)
+    else:
+        manager.destroy_job_session(args.name)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .output import emit_json, table
 
+    if args.all:
+        return cmd_list_all(args)
     tracker = _tracker(args)
     ids = tracker.list_jobs()
     if not args.long:
@@ -277,7 +316,33 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return show_logs(_tracker(args), args.id, follow=args.follow)
 
 
+def cmd_arrays(args: argparse.Namespace) -> int:
+    rows = _tracker(args).array_drivers()
+    if args.json:
+        from .output import emit_json
+
+        emit_json(rows)
+        return EXIT_OK
+    from .output import table
+
+    print(table(["ARRAY", "SESSION", "MAX", "TASKS", "STARTED", "DRIVER"],
+                [[str(r["array"]), str(r["session"]), str(r["max_parallel"]), str(r["tasks"]), str(r["started"]),
+                  "-" if r["driver_pid"] is None else str(r["driver_pid"])] for r in rows]))
+    return EXIT_OK
+
+
+def cmd_drive_array(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _tracker(args).drive_array(args.key)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "arrays": cmd_arrays,
+    "session": cmd_session,
+    "drive-array": cmd_drive_array,
     "run": cmd_run,
     "array": cmd_array,
     "list": cmd_list,

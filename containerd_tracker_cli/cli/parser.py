@@ -105,11 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     array.add_argument("begin", type=int)
     array.add_argument("end", type=int)
     array.add_argument("--step", type=int, default=1)
-    array.add_argument("--max-parallel", type=int, default=0, help="accepted; not yet enforced")
+    array.add_argument("--max-parallel", type=int, default=0,
+                       help="at most N tasks run at once; the rest wait as Queued and a driver process "
+                            "starts them as others end, also after this command exits (0: no limit)")
     _job_options(array)
 
     lst = sub.add_parser("list", help="this session's job IDs")
     lst.add_argument("-l", "--long", action="store_true", help="with state and name (one more call per job)")
+    lst.add_argument("-a", "--all", action="store_true",
+                     help="every session's jobs (the monitoring view: read-only), with -l their sessions")
 
     for name, text in (("state", "DRMAA2 state of jobs"), ("info", "everything known about jobs"),
                        ("delete", "remove ended jobs")):
@@ -126,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="give up after SEC seconds (0: check once; default: for ever)")
 
     sub.add_parser("categories", help="images jobs can run (DRMAA2 job categories)")
+
+    sub.add_parser("arrays", help="throttled arrays (--max-parallel) and their driver processes")
+
+    session = sub.add_parser("session", help="DRMAA2 job sessions: create, list, destroy")
+    session_sub = session.add_subparsers(dest="session_action", metavar="ACTION", required=True)
+    create = session_sub.add_parser("create", help="a new job session (an error if it exists)")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--contact", default=None, help="a contact string kept with the name")
+    session_sub.add_parser("list", help="the job sessions' names")
+    session_sub.add_parser("destroy", help="forget a job session's name (its jobs stay)").add_argument(
+        "name", metavar="NAME")
+    drive = sub.add_parser("drive-array", help="(started by the tracker) start a throttled array's queued "
+                                               "tasks as slots free, until none is left")
+    drive.add_argument("key", metavar="ARRAY")
 
     logs = sub.add_parser("logs", help="print a job's output")
     logs.add_argument("id", metavar="ID")

@@ -114,9 +114,10 @@ class JobTemplate(_GoModel):
 
 
 class JobInfo(_GoModel):
-    """What is known about a job. ``None`` means DRMAA2's *unset*."""
+    """What is known about a job. ``None`` means DRMAA2's *unset*; as a
+    filter (``JobSession.get_jobs``) only the fields that are set must match."""
 
-    id: str
+    id: str | None = None
     exit_status: int | None = None
     terminating_signal: str | None = Field(
         default=None,
@@ -176,3 +177,20 @@ class JobInfo(_GoModel):
         if info.by_alias:
             return int(value.total_seconds() * 1_000_000) * 1000
         return value.total_seconds()
+
+
+class MachineInfo(_GoModel):
+    """A machine as DRMAA2's monitoring session describes it."""
+
+    name: str
+    available: bool = True
+    sockets: int | None = None
+    cores_per_socket: int | None = None
+    threads_per_core: int | None = None
+    load: float | None = None
+    #: Bytes.
+    phys_memory: int | None = None
+    virt_memory: int | None = None
+    machine_arch: str | None = None
+    machine_os: str | None = None
+    machine_os_version: str | None = None

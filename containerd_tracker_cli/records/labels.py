@@ -37,6 +37,8 @@ LOG_URI = PREFIX + "log-uri"
 STDOUT = PREFIX + "stdout"
 STDERR = PREFIX + "stderr"
 ARRAY_INDEX = PREFIX + "array-index"
+#: Names the throttled array (max_parallel) a task waits in; see tracker/throttle.py.
+ARRAY = PREFIX + "array"
 EXIT_STATUS = PREFIX + "exit-status"
 FINISH_TIME = PREFIX + "finish-time"
 CPU_NS = PREFIX + "cpu-ns"

@@ -69,6 +69,25 @@ class StateDir:
         except (OSError, ValueError):
             return None
 
+    def mark_released(self, job_id: str) -> None:
+        """For backends whose labels are fixed: a held job was released (its
+        throttled array starts it when a slot frees)."""
+        (self.make_job_dir(job_id) / "released").touch()
+
+    def released(self, job_id: str) -> bool:
+        return (self.job_dir(job_id) / "released").exists()
+
+    def array_dir(self, key: str) -> Path:
+        """A throttled array's folder: its record, locks and driver's pid and log."""
+        return self.root / "arrays" / self.namespace / key
+
+    def arrays(self) -> list[str]:
+        """Keys of the throttled arrays recorded here."""
+        try:
+            return sorted(p.name for p in (self.root / "arrays" / self.namespace).iterdir() if p.is_dir())
+        except OSError:
+            return []
+
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 

@@ -181,6 +181,10 @@ class RecordingRunner(Runner):
         self._append({"kind": "stream", "stream": number, "argv": [self._ph.hide(a) for a in argv]})
         return _RecordingStream(self, inner, number)
 
+    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+        self._append({"kind": "spawn", "argv": [self._ph.hide(a) for a in argv]})
+        return self.inner.spawn(argv, log=log)
+
     def find(self, executable: str) -> str | None:
         return self.inner.find(executable)
 
@@ -290,6 +294,14 @@ class ReplayRunner(Runner):
 
     def unique_token(self) -> str:
         return str(self._next("token", "a unique token")["value"])
+
+    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+        """Checked like a command, started never: what it did live is not
+        part of this recording."""
+        index = self._position
+        item = self._next("spawn", " ".join(argv))
+        self._check_argv(item, argv, index)
+        return None
 
 
 class _ReplayStream(Stream):

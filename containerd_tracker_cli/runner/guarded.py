@@ -44,6 +44,10 @@ class GuardedReplay(Runner):
         __tracebackhide__ = True
         return self._guard(self.inner.unique_token)
 
+    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+        __tracebackhide__ = True
+        return self._guard(lambda: self.inner.spawn(argv, log=log))
+
 
 class GuardedStream(Stream):
     def __init__(self, owner: GuardedReplay, inner: Stream) -> None:
@@ -81,3 +85,7 @@ class MissingRecording(Runner):
     def unique_token(self) -> str:
         __tracebackhide__ = True
         return self._fail("a unique token (recorded, like every command)")
+
+    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+        __tracebackhide__ = True
+        return self._fail(f"to start in the background: {' '.join(argv)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import subprocess
 import threading
 from typing import Sequence
 
@@ -36,6 +37,23 @@ class LiveRunner(Runner):
 
     def find(self, executable: str) -> str | None:
         return shutil.which(executable, path=self._env.get("PATH", os.defpath))
+
+    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+        """Detached for real: a new session, so it outlives this process and
+        no terminal signal of the caller reaches it."""
+        if any("\0" in arg for arg in argv):
+            raise CommandNotStarted("an argument holds a NUL byte", argv)
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, env=self._env,
+                                       start_new_session=True, close_fds=True)
+        except FileNotFoundError as exc:
+            raise CommandNotFound("executable not found", argv) from exc
+        except OSError as exc:
+            raise CommandNotStarted(str(exc), argv) from exc
+        finally:
+            os.close(fd)
+        return process.pid
 
     def _command(self, argv: Sequence[str]) -> sh.Command:
         if not argv:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, ContextManager
 
 from ..backends.base import ContainerBackend, OutputDelivery
 from ..backends.errors import BackendError
@@ -34,12 +34,23 @@ class Controller:
     output: OutputDelivery
     wait: Wait
     terminate_grace: float
+    #: The lock a throttled array's starts run under, by array key.
+    array_lock: Callable[[str], ContextManager[bool]]
 
     def control(self, job_id: str, action: str) -> None:
         if action not in CONTROL_ACTIONS:
             raise InvalidArgumentError(
                 f"unknown job control action {action!r}: use one of {', '.join(CONTROL_ACTIONS)}")
         job = self.observer.one(job_id)
+        array = job.info.labels.get(L.ARRAY)
+        if array and job.task is None:  # the array's driver may be starting it: one at a time
+            with self.array_lock(array):
+                self._act(self.observer.one(job_id), action)
+        else:
+            self._act(job, action)
+
+    def _act(self, job: Snapshot, action: str) -> None:
+        job_id = job.id
         if job.state not in ALLOWED_STATES[action]:
             raise InvalidStateError(f"cannot {action} job {job_id!r}: it is {job.state} ({job.sub_state})")
         if action == "suspend":
@@ -58,9 +69,13 @@ class Controller:
             self.terminate(job)
 
     def _release(self, job: Snapshot) -> None:
-        output = self.state.default_output(job.folder)
-        log_uri = job.info.labels.get(L.LOG_URI) or self.output.log_uri(job.folder, output, output)
-        self.launcher.start(job.id, job.folder, log_uri, has_stdin=False)
+        if job.info.labels.get(L.ARRAY):  # it waits for a free slot of its array
+            if self.backend.mutable_labels:
+                self.backend.set_labels(job.id, {L.HOLD: ""})
+            else:
+                self.state.mark_released(job.folder)
+            return
+        self.launcher.start_queued(job)
         if self.backend.mutable_labels:  # only once it runs: a failed start stays held
             self.backend.set_labels(job.id, {L.HOLD: ""})
 
@@ -70,11 +85,8 @@ class Controller:
         job has ended."""
         job_id = job.id
         if job.task is None:  # queued or held: it never ran
-            record = ExitRecord(143, datetime.now(timezone.utc), None, terminated_by="SIGTERM")
-            if self.backend.mutable_labels:
-                self.backend.set_labels(job_id, record.to_labels())
-            else:
-                self.state.write_exit(job.folder, record)
+            self.launcher.record_unstarted(
+                job, ExitRecord(143, datetime.now(timezone.utc), None, terminated_by="SIGTERM"))
             return
         stop_signal = job.info.labels.get(L.STOP_SIGNAL) or "SIGTERM"
         try:

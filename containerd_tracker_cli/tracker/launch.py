@@ -2,7 +2,6 @@
 failed submission left. What to create is planned by :mod:`.submission`."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -14,10 +13,12 @@ from ..backends.base import ContainerBackend, OutputDelivery
 from ..backends.errors import BackendError, ExecutableNotFound
 from ..backends.models import ImageRecord, TaskStatus
 from ..drmaa2.errors import DrmaaError, InternalError, InvalidArgumentError, UnsupportedAttributeError
-from ..records.labels import folder_of
+from ..records import labels as L
+from ..records.labels import ExitRecord, folder_of
 from ..records.statedir import StateDir
 from ..runner import Runner
 from .images import Images
+from .observation import Snapshot
 
 if TYPE_CHECKING:
     from ..drmaa2.models import JobTemplate
@@ -35,9 +36,11 @@ class Launcher:
     session_name: str
     job_owner: str
 
-    def submit(self, template: "JobTemplate", image: ImageRecord, index: int | None = None) -> str:
-        """Create (and start, unless held) one job; on any failure remove
-        what was made: container, job folder, empty output files."""
+    def submit(self, template: "JobTemplate", image: ImageRecord, index: int | None = None, *,
+               array: str | None = None) -> str:
+        """Create (and start, unless held or in a throttled ``array``) one job;
+        on any failure remove what was made: container, job folder, empty
+        output files."""
         from . import submission
 
         key = submission.make_key(template.job_name, self.runner.unique_token())
@@ -52,6 +55,7 @@ class Launcher:
                 output=self.output,
                 image_config=lambda: self.images.config(image),
                 index=index,
+                array=array,
             )
         except OSError as exc:  # the logger script could not be written there
             raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
@@ -72,7 +76,7 @@ class Launcher:
                 if not existed:
                     made.append(path)
             job_id = self.backend.create_container(plan.spec)
-            if not plan.hold:
+            if not plan.hold and array is None:
                 self.start(job_id, key, plan.log_uri, has_stdin=plan.stdin is not None)
         except BaseException:
             try:
@@ -90,18 +94,33 @@ class Launcher:
         return job_id
 
     def submit_array(self, template: "JobTemplate", image: ImageRecord, indices: range,
-                     on_submitted: Callable[[int, int], None] | None = None) -> str:
+                     on_submitted: Callable[[int, int], None] | None = None, *, array: str | None = None) -> list[str]:
         """One job per index; a failure part-way removes those already made."""
         ids: list[str] = []
         try:
             for index in indices:
-                ids.append(self.submit(template, image, index=index))
+                ids.append(self.submit(template, image, index=index, array=array))
                 if on_submitted:
                     on_submitted(len(ids), len(indices))
         except BaseException:
             self.discard(ids)
             raise
-        return json.dumps(ids)
+        return ids
+
+    def start_queued(self, job: Snapshot) -> None:
+        """Start a job that was created without starting (held, or waiting in
+        a throttled array)."""
+        output = self.state.default_output(job.folder)
+        log_uri = job.info.labels.get(L.LOG_URI) or self.output.log_uri(job.folder, output, output)
+        self.start(job.id, job.folder, log_uri, has_stdin=False)
+
+    def record_unstarted(self, job: Snapshot, record: ExitRecord) -> None:
+        """How a job that never ran ended (terminated while queued, or it could
+        not start): in its labels, or in its folder where labels are fixed."""
+        if self.backend.mutable_labels:
+            self.backend.set_labels(job.id, record.to_labels())
+        else:
+            self.state.write_exit(job.folder, record)
 
     def start(self, job_id: str, key: str, log_uri: str | None, *, has_stdin: bool) -> None:
         self.state.make_job_dir(key)  # the pid file (and ctr's logger marker) go there

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..backends.base import ContainerBackend, ExitKeeping, OutputDelivery
 from ..backends.errors import ContainerNotFound
@@ -62,14 +62,18 @@ class Observer:
 
     backend: ContainerBackend
     state: StateDir
-    session_name: str
+    #: Only this session's jobs are ours; ``None``: every session's (read-only monitoring).
+    session_name: str | None
     output: OutputDelivery
     exits: ExitKeeping
+    #: Told the array key of every queued task of a throttled array seen
+    #: (the tracker makes sure that array's driver runs).
+    on_queued_array: Callable[[str], None] | None = None
 
     def owned(self, info: ContainerInfo) -> ContainerInfo:
         if info.labels.get(L.DRMAA2) != "true":
             raise JobNotFoundError(f"container {info.id!r} is not a DRMAA2 job; the tracker leaves it alone")
-        if info.labels.get(L.SESSION) != self.session_name:
+        if self.session_name is not None and info.labels.get(L.SESSION) != self.session_name:
             raise JobNotFoundError(
                 f"job {info.id!r} belongs to job session {info.labels.get(L.SESSION)!r}, "
                 f"not {self.session_name!r}; the tracker leaves it alone"
@@ -91,13 +95,16 @@ class Observer:
     def one(self, job_id: str) -> Snapshot:
         return self.many([job_id])[job_id]
 
-    def many(self, job_ids: Iterable[str]) -> dict[str, Snapshot]:
+    def many(self, job_ids: Iterable[str], *, missing_ok: bool = False, notify: bool = True) -> dict[str, Snapshot]:
         """The backend's batch observation, ownership checked, exits
-        completed the backend's way (one harvest for all, with ctr)."""
+        completed the backend's way (one harvest for all, with ctr).
+        ``missing_ok``: jobs that are gone are left out instead of raising."""
         wanted = list(dict.fromkeys(job_ids))
         for job_id in wanted:
             check_id(job_id)
         observed = self.backend.observe(wanted)
+        if missing_ok:
+            wanted = [job_id for job_id in wanted if job_id in observed]
         for job_id in wanted:
             if job_id not in observed:
                 raise self._missing(job_id)
@@ -116,9 +123,13 @@ class Observer:
             if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
                 task = None  # its exit is recorded: the task is gone or about to be
             dispatched = self.state.pid_file(folder_of(job_id, info.labels)).exists()
-            state, sub_state = map_state(task, exits[job_id], held=info.labels.get(L.HOLD) == "true",
-                                         dispatched=dispatched)
+            held = info.labels.get(L.HOLD) == "true" and not self.state.released(folder_of(job_id, info.labels))
+            state, sub_state = map_state(task, exits[job_id], held=held, dispatched=dispatched)
             snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)
             if snap.state in TERMINAL_STATES:
                 self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
+        if notify and self.on_queued_array is not None:
+            for key in {s.info.labels[L.ARRAY] for s in snapshots.values()
+                        if s.state == JobState.QUEUED and s.info.labels.get(L.ARRAY)}:
+                self.on_queued_array(key)
         return snapshots

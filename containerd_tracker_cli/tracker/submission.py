@@ -170,6 +170,7 @@ def plan(
     output: OutputDelivery,
     image_config: Callable[[], ImageConfig],
     index: int | None = None,
+    array: str | None = None,
 ) -> Plan:
     """Everything needed to create the job, nothing created yet."""
     stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(key)
@@ -203,6 +204,8 @@ def plan(
         labels[L.JOB_NAME] = template.job_name
     if index is not None:
         labels[L.ARRAY_INDEX] = str(index)
+    if array is not None:
+        labels[L.ARRAY] = array
     if template.submit_as_hold:
         labels[L.HOLD] = "true"
     log_uri = output.log_uri(key, stdout, stderr)

@@ -10,6 +10,7 @@ copy) is reached through the backend's ``output_delivery`` and
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -21,15 +22,18 @@ from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import JobTracker
 from ..records import labels as L
 from ..records.statedir import StateDir, default_state_dir
-from ..runner import Runner
+from ..runner import Runner, RunnerError
 from . import waiting
 from .control import Controller
 from .images import PULL_POLICIES, Images
 from .launch import Launcher
 from .observation import Observer, check_id
+from .throttle import ArrayRecord, Throttle
 
 if TYPE_CHECKING:
     from ..drmaa2.models import JobInfo, JobTemplate
+
+log = logging.getLogger(__name__)
 
 
 def default_job_owner() -> str:
@@ -103,8 +107,11 @@ class ContainerdJobTracker(JobTracker):
         self._images = Images(self.backend, self.state, pull_policy)
         self._launcher = Launcher(self.backend, self.state, self.runner, output, self._images, session_name,
                                   self.job_owner)
+        self._throttle = Throttle(self.backend, self.state, self.runner, self._observer, self._launcher,
+                                  session_name)
+        self._observer.on_queued_array = self._ensure_driver
         self._control = Controller(self.backend, self.state, self._observer, self._launcher, output,
-                                   lambda *args: self.wait(*args), terminate_grace)
+                                   lambda *args: self.wait(*args), terminate_grace, self._throttle.lock)
 
     @property
     def session_name(self) -> str:
@@ -159,9 +166,12 @@ class ContainerdJobTracker(JobTracker):
     ) -> str:
         """One job per index with ``TASK_ID`` set; ID = JSON list of job IDs.
 
-        ``max_parallel`` is accepted but not enforced yet: every task starts
-        at once. A failure part-way removes the tasks already submitted.
-        ``on_submitted(done, total)`` is called after each task (progress).
+        With ``max_parallel`` > 0, at most that many tasks run (or are
+        suspended) at once; the others wait as Queued and are started by the
+        array's driver process as earlier ones end, whether or not this
+        process lives on (see :mod:`.throttle`). A failure part-way removes
+        the tasks already submitted. ``on_submitted(done, total)`` is called
+        after each task (progress).
         """
         for name, value in (("begin", begin), ("end", end), ("step", step), ("max_parallel", max_parallel)):
             if not isinstance(value, int) or isinstance(value, bool):
@@ -175,7 +185,51 @@ class ContainerdJobTracker(JobTracker):
         from . import submission
 
         image = self._images.resolve(submission.validate(template))
-        return self._launcher.submit_array(template, image, range(begin, end + 1, step), on_submitted)
+        indices = range(begin, end + 1, step)
+        if not 0 < max_parallel < len(indices):
+            return json.dumps(self._launcher.submit_array(template, image, indices, on_submitted))
+        key = f"array-{self.runner.unique_token()}"
+        ids = self._launcher.submit_array(template, image, indices, on_submitted, array=key)
+        try:
+            self._throttle.save(ArrayRecord(key, ids, max_parallel))
+            if self._throttle.fill(self._throttle.load(key) or ArrayRecord(key, ids, max_parallel)):
+                self._ensure_driver(key)
+        except BaseException:
+            self._launcher.discard(ids)
+            self._throttle.forget(key)
+            raise
+        return json.dumps(ids)
+
+    # ------------------------------------------------------------ throttled arrays
+    def _connection(self) -> list[str]:
+        """The command line's options that reach this daemon, backend, session."""
+        return ["--address", self.address, "--namespace", self.namespace, "--backend", self.backend.name,
+                "--state-dir", str(self.state.root), "--session", self.session_name]
+
+    def _ensure_driver(self, key: str) -> None:
+        try:
+            self._throttle.ensure_driver(key, self._connection())
+        except (OSError, RunnerError, NotImplementedError) as exc:
+            log.warning("cannot start the driver of array %s (its queued tasks wait): %s", key, exc)
+
+    def drive_array(self, key: str) -> None:
+        """Be the driver of a throttled array until every task is started
+        (what ``containerd-tracker drive-array`` runs)."""
+        self._throttle.drive(key)
+
+    def array_drivers(self) -> list[dict[str, object]]:
+        """This namespace's throttled arrays as the state directory knows them:
+        key, session, limit, tasks, tasks started, the driver's pid (None: not running)."""
+        found = []
+        for key in self.state.arrays():
+            record = self._throttle.load(key)
+            if record is None:
+                continue
+            claimed = self.state.array_dir(key) / "claimed"
+            found.append({"array": key, "session": record.session, "max_parallel": record.max_parallel,
+                          "tasks": len(record.ids), "started": len(list(claimed.glob("*"))) if claimed.is_dir() else 0,
+                          "driver_pid": self._throttle.driver_pid(key)})
+        return found
 
     # ------------------------------------------------------------ state & info
     def job_state(self, job_id: str) -> tuple[JobState, str]:
@@ -196,10 +250,22 @@ class ContainerdJobTracker(JobTracker):
             raise InvalidStateError(f"job {job_id!r} carries no template")
         return template
 
+    def job_session_name(self, job_id: str) -> str:
+        """The job session a job belongs to (its ``jobSessionName`` label)."""
+        return self._observer.info(job_id).labels.get(L.SESSION, "")
+
     def job_info(self, job_id: str) -> JobInfo:
         from .info import job_info
 
         return job_info(self._observer.one(job_id), self.backend, self.state)
+
+    def job_infos(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
+        """``job_info`` for many jobs in one batch observation (docker: one
+        ``inspect`` for all; ctr: one task listing and one record per job)."""
+        from .info import job_info
+
+        return {job_id: job_info(job, self.backend, self.state)
+                for job_id, job in self._observer.many(job_ids).items()}
 
     # ------------------------------------------------------------ control & waiting
     def job_control(self, job_id: str, action: str) -> None:
@@ -208,7 +274,16 @@ class ContainerdJobTracker(JobTracker):
     def wait(self, job_id: str, timeout: float | None, *states: JobState) -> None:
         """Return once the job is in one of ``states`` (default: Done or Failed);
         see :func:`.waiting.wait`."""
-        waiting.wait(self._observer, self.backend, self.runner, job_id, timeout, *states)
+        waiting.wait(self._observer, self.backend, self.runner, [job_id], timeout, states)
+
+    def wait_any(self, job_ids: Iterable[str], timeout: float | None, *states: JobState) -> str:
+        """The first of ``job_ids`` found in one of ``states`` (default: Done
+        or Failed): one event subscription for all of them."""
+        return waiting.wait(self._observer, self.backend, self.runner, list(job_ids), timeout, states, any_of=True)
+
+    def wait_all(self, job_ids: Iterable[str], timeout: float | None, *states: JobState) -> None:
+        """Return once every one of ``job_ids`` is in one of ``states``."""
+        waiting.wait(self._observer, self.backend, self.runner, list(job_ids), timeout, states)
 
     # ------------------------------------------------------------ deleting
     def delete_job(self, job_id: str) -> None:
@@ -222,5 +297,8 @@ class ContainerdJobTracker(JobTracker):
             self.backend.delete_tasks([job_id])
         gone = job_id in self.backend.delete_containers([job_id])
         self.state.remove_job(job.folder)
+        array = job.info.labels.get(L.ARRAY)
+        if array and not self.backend.list_container_ids({L.ARRAY: array}):
+            self._throttle.forget(array)  # its last task is gone
         if gone:
             raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process")

@@ -1,16 +1,18 @@
-"""Waiting for a job to reach a state: react to containerd's events, and
+"""Waiting for jobs to reach a state: react to containerd's events, and
 re-read the state anyway now and then, so a broken subscription costs
-latency, never a missed change."""
+latency, never a missed change. One subscription however many jobs are
+waited for, and each wake-up reads only the jobs still waited for."""
 from __future__ import annotations
 
 import math
 import time
+from typing import Iterable
 
 from ..backends.base import ContainerBackend
 from ..drmaa2.errors import DrmaaTimeoutError, InvalidArgumentError, InvalidStateError
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..runner import Runner
-from .observation import Observer
+from .observation import Observer, Snapshot
 
 #: While waiting, re-read the state this often even without events, so a
 #: subscription that silently broke costs latency, never a missed change.
@@ -23,43 +25,75 @@ def names(states: frozenset[JobState]) -> str:
     return " or ".join(str(s) for s in sorted(states))
 
 
-def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_id: str, timeout: float | None,
-         *states: JobState) -> None:
-    """Return once the job is in one of ``states`` (default: Done or Failed).
-
-    ``timeout`` is in seconds; 0 checks once; ``None``, a negative value or
-    ``math.inf`` waits for ever. The subscription is proven live before the
-    state is read, so a change just before the wait began is never missed.
-    """
+def wanted_states(states: Iterable[JobState | str]) -> frozenset[JobState]:
     try:
-        wanted = frozenset(JobState.parse(s) for s in states) or TERMINAL_STATES
+        return frozenset(JobState.parse(s) for s in states) or TERMINAL_STATES
     except ValueError as exc:
         raise InvalidArgumentError(str(exc)) from exc
+
+
+def _never(job: Snapshot, wanted: frozenset[JobState]) -> InvalidStateError | None:
+    """Why ``job`` can never reach ``wanted`` (None: it still may)."""
+    if job.state == JobState.UNDETERMINED and job.task is None:
+        return InvalidStateError(f"job {job.id!r} is {job.state} ({job.sub_state}) and will change no more")
+    if job.state in TERMINAL_STATES and not (wanted & TERMINAL_STATES):
+        return InvalidStateError(f"job {job.id!r} has ended ({job.state}) and will never be {names(wanted)}")
+    return None
+
+
+def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids: list[str],
+         timeout: float | None, states: Iterable[JobState | str], *, any_of: bool = False) -> str:
+    """Return once every job (``any_of``: one of them) is in one of
+    ``states`` (default: Done or Failed); returns the job that completed the
+    wait. ``timeout`` is in seconds; 0 checks once; ``None``, a negative value
+    or ``math.inf`` waits for ever. The subscription is proven live before the
+    state is read, so a change just before the wait began is never missed.
+    A job that can never get there raises InvalidStateError (``any_of``:
+    only once none of them can)."""
+    wanted = wanted_states(states)
+    if not job_ids:
+        raise InvalidArgumentError("no jobs to wait for")
     forever = timeout is None or timeout < 0 or math.isinf(timeout)
     deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
+    pending = list(dict.fromkeys(job_ids))
+    last = pending[-1]
 
-    def reached() -> bool:
-        job = observer.one(job_id)
-        if job.state in wanted:
-            return True
-        if job.state == JobState.UNDETERMINED and job.task is None:
-            raise InvalidStateError(
-                f"job {job_id!r} is {job.state} ({job.sub_state}) and will change no more")
-        if job.state in TERMINAL_STATES and not (wanted & TERMINAL_STATES):
-            raise InvalidStateError(f"job {job_id!r} has ended ({job.state}) and will never be {names(wanted)}")
-        return False
+    def reached() -> str | None:
+        nonlocal last
+        snapshots = observer.many(pending)
+        hopeless = []
+        for job_id, job in snapshots.items():
+            if job.state in wanted:
+                if any_of:
+                    return job_id
+                pending.remove(job_id)
+                last = job_id
+            elif (why := _never(job, wanted)) is not None:
+                if not any_of:
+                    raise why
+                hopeless.append(why)
+        if any_of and len(hopeless) == len(snapshots):
+            raise hopeless[0] if len(hopeless) == 1 else InvalidStateError(
+                f"none of the {len(hopeless)} jobs can reach {names(wanted)} any more: {hopeless[0]}")
+        return None if pending else last
 
-    if reached():
-        return
+    def timed_out() -> DrmaaTimeoutError:
+        who = f"job {pending[0]!r}" if len(pending) == 1 else f"{'none' if any_of else 'not all'} of " \
+              f"{len(pending)} jobs"
+        return DrmaaTimeoutError(f"{who} did not reach {names(wanted)} within {timeout:.3g} s")
+
+    if (done := reached()) is not None:
+        return done
     if time.monotonic() >= deadline:
-        raise DrmaaTimeoutError(f"job {job_id!r} did not reach {names(wanted)} within {timeout:.3g} s")
-    with backend.events([job_id]) as events:
-        proven = backend.prove_subscribed(events, job_id, runner.unique_token())
-        # Any event of this job may change its state; so may nothing, if
+        raise timed_out()
+    with backend.events(pending) as events:
+        proven = backend.prove_subscribed(events, pending[0], runner.unique_token())
+        # Any event of these jobs may change their state; so may nothing, if
         # the stream broke or could not be proven live: re-read anyway.
         poll = SAFETY_POLL if proven else UNPROVEN_POLL
-        while not reached():
+        while (done := reached()) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise DrmaaTimeoutError(f"job {job_id!r} did not reach {names(wanted)} within {timeout:.3g} s")
+                raise timed_out()
             events.next(min(remaining, poll))
+        return done

@@ -1,0 +1,243 @@
+"""Job arrays that honour ``max_parallel``, also after the submitter exits.
+
+All tasks are created at submission, none started (they read ``Queued``);
+each carries the ``containerd-tracker/array`` label naming the array, whose
+record (task IDs in index order, the limit) is ``arrays/<ns>/<key>/array.json``
+in the state directory. :meth:`Throttle.fill` starts queued tasks, lowest
+index first, while fewer than ``max_parallel`` run or are suspended.
+
+Who calls ``fill``: the submitter once, then the array's **driver** — one
+small process per array (``python -m containerd_tracker_cli … drive-array
+KEY``, detached, its pid in ``driver.pid``, its log in ``driver.log``),
+woken by containerd's events and every few seconds; it exits by itself once
+no task is left to start. If it dies, the next tracker call that sees one of
+the array's tasks queued starts another (``ensure_driver``).
+
+Why nothing starts twice or is forgotten: every ``fill`` and every control
+of an array's queued task runs under the array's ``start.lock`` (flock); a
+task is started first and marked ``claimed/<job ID>`` in the array's folder after, so a crash
+in between leaves it unclaimed but observed running, and it is then claimed
+without a second start. One driver at a time: it holds ``driver.lock``.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..backends.base import ContainerBackend
+from ..drmaa2.errors import DrmaaError, JobNotFoundError
+from ..drmaa2.states import TERMINAL_STATES, JobState
+from ..records import labels as L
+from ..records.labels import ExitRecord
+from ..records.statedir import StateDir
+from ..runner import Runner
+from .launch import Launcher
+from .observation import Observer, Snapshot
+
+log = logging.getLogger(__name__)
+
+#: The driver re-reads the array at least this often, events or not.
+DRIVER_POLL = 2.0
+#: States in which a started task holds one of the array's slots.
+_ACTIVE = frozenset({JobState.RUNNING, JobState.SUSPENDED})
+
+
+@dataclass(frozen=True)
+class ArrayRecord:
+    key: str
+    ids: list[str]
+    max_parallel: int
+    session: str = ""
+
+
+class Throttle:
+    def __init__(self, backend: ContainerBackend, state: StateDir, runner: Runner, observer: Observer,
+                 launcher: Launcher, session_name: str) -> None:
+        self.backend = backend
+        self.state = state
+        self.runner = runner
+        self.observer = observer
+        self.launcher = launcher
+        self.session_name = session_name
+        self._ended: set[str] = set()  # this process has seen them end: no need to look again
+
+    # ------------------------------------------------------------ records
+    def save(self, record: ArrayRecord) -> None:
+        folder = self.state.array_dir(record.key)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "array.json.tmp"
+        tmp.write_text(json.dumps({"ids": record.ids, "max_parallel": record.max_parallel,
+                                   "session": record.session or self.session_name}))
+        tmp.replace(folder / "array.json")
+
+    def load(self, key: str) -> ArrayRecord | None:
+        try:
+            data = json.loads((self.state.array_dir(key) / "array.json").read_text())
+            return ArrayRecord(key, [str(i) for i in data["ids"]], int(data["max_parallel"]), str(data["session"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def forget(self, key: str) -> None:
+        """The array is done (or was rolled back): remove its folder."""
+        import shutil
+
+        shutil.rmtree(self.state.array_dir(key), ignore_errors=True)
+
+    @contextmanager
+    def lock(self, key: str, name: str = "start.lock", *, wait: bool = True) -> Iterator[bool]:
+        """An flock on one of the array's lock files; yields False when
+        ``wait`` is off and another process holds it."""
+        folder = self.state.array_dir(key)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # releases the lock
+
+    # ------------------------------------------------------------ starting
+    def fill(self, record: ArrayRecord) -> int:
+        """Start queued tasks while fewer than ``max_parallel`` are active;
+        return how many are not started yet (held ones included).
+
+        Reads only the claimed tasks not seen ended (about ``max_parallel``)
+        and as many unclaimed ones as there are free slots: a 1,000-task
+        array costs a few calls per round, not a thousand."""
+        with self.lock(record.key):
+            claimed = [i for i in record.ids if i not in self._ended and self._claimed_file(record.key, i).exists()]
+            observed = self.observer.many(claimed, missing_ok=True, notify=False)
+            active = 0
+            for job_id in claimed:
+                job = observed.get(job_id)
+                if job is None or job.state in TERMINAL_STATES:
+                    self._ended.add(job_id)
+                else:
+                    active += job.task is not None
+            unclaimed = [i for i in record.ids if i not in self._ended and not self._claimed_file(record.key, i).exists()]
+            left = len(unclaimed)
+            position = 0
+            while active < record.max_parallel and position < len(unclaimed):
+                batch = unclaimed[position:position + record.max_parallel - active]
+                position += len(batch)
+                found = self.observer.many(batch, missing_ok=True, notify=False)
+                for job_id in batch:
+                    job = found.get(job_id)
+                    if job is None or job.state in TERMINAL_STATES:  # deleted, or terminated while queued
+                        self._ended.add(job_id)
+                        left -= 1
+                        if job is not None:
+                            self._claim(record.key, job)
+                    elif job.state == JobState.QUEUED and job.task is None:
+                        self._start(record.key, job)
+                        active += 1
+                        left -= 1
+                    elif job.state != JobState.QUEUED_HELD:  # started before a crash could claim it
+                        self._claim(record.key, job)
+                        active += 1
+                        left -= 1
+            return left
+
+    def _claimed_file(self, key: str, job_id: str) -> Path:
+        """A task's claim: the array has started it (or found it ended)."""
+        return self.state.array_dir(key) / "claimed" / job_id
+
+    def _claim(self, key: str, job: Snapshot) -> None:
+        path = self._claimed_file(key, job.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def _start(self, key: str, job: Snapshot) -> None:
+        try:
+            self.launcher.start_queued(job)
+        except DrmaaError as exc:
+            # It can never run (its program is missing …): say so once, as Failed.
+            log.error("task %s of a throttled array could not be started: %s", job.id, exc)
+            self.launcher.record_unstarted(job, ExitRecord(127, datetime.now(timezone.utc), None))
+        self._claim(key, job)
+
+    # ------------------------------------------------------------ the driver
+    def driver_pid(self, key: str) -> int | None:
+        """The live driver's pid, else None."""
+        with self.lock(key, "driver.lock", wait=False) as free:
+            if free:
+                return None
+        try:
+            return int((self.state.array_dir(key) / "driver.pid").read_text())
+        except (OSError, ValueError):
+            return -1  # alive, but has not written its pid yet
+
+    def ensure_driver(self, key: str, connection: list[str]) -> int | None:
+        """Start the array's driver unless one runs; ``connection`` is the
+        command line's global options naming daemon, backend and session."""
+        pid = self.driver_pid(key)
+        if pid is not None:
+            return pid
+        argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "drive-array", key]
+        return self.runner.spawn(argv, log=str(self.state.array_dir(key) / "driver.log"))
+
+    def drive(self, key: str) -> None:
+        """The driver's life: fill until nothing is left to start. Returns at
+        once if another driver holds the array."""
+        with self.lock(key, "driver.lock", wait=False) as mine:
+            if not mine:
+                return
+            pid_file = self.state.array_dir(key) / "driver.pid"
+            pid_file.write_text(str(os.getpid()))
+            log.info("array %s: driver %d starts", key, os.getpid())
+            try:
+                self._drive(key)
+            finally:
+                pid_file.unlink(missing_ok=True)
+
+    def _drive(self, key: str) -> None:
+        events = None
+        while True:
+            record = self.load(key)
+            if record is None:
+                return  # deleted meanwhile
+            try:
+                if self.fill(record) == 0:
+                    log.info("array %s: every task started; the driver ends", key)
+                    return
+            except JobNotFoundError:
+                pass  # a task deleted between listing and reading: look again
+            except DrmaaError as exc:
+                log.warning("array %s: %s; trying again", key, exc)
+                time.sleep(DRIVER_POLL)
+                continue
+            events = self._wait(events)
+
+    def _wait(self, events):  # type: ignore[no-untyped-def]
+        """Until some event or DRIVER_POLL seconds; the stream is kept open."""
+        try:
+            if events is None:
+                events = self.backend.events([])
+            if events.next(DRIVER_POLL) is not None:
+                for _ in range(100):  # a burst of events is one reason to look again, not many
+                    if events.next(0.05) is None:
+                        break
+            return events
+        except DrmaaError:
+            if events is not None:
+                events.close()
+            time.sleep(DRIVER_POLL)
+            return None
+
+
+def array_key(job: Snapshot) -> str | None:
+    """The throttled array a task waits in, if any."""
+    return job.info.labels.get(L.ARRAY) or None
