@@ -12,7 +12,8 @@ EXPORTS = {
         "DeniedByDrmsError", "DrmCommunicationError", "DrmaaError", "DrmaaTimeoutError", "ErrorId",
         "ImplementationSpecificError", "InternalError", "InvalidArgumentError", "InvalidStateError",
         "JobNotFoundError", "TryLaterError", "UnsupportedAttributeError", "UnsupportedOperationError")},
-    "Extension": ".models", "JobInfo": ".models", "JobTemplate": ".models",
+    "Extension": ".models", "JobInfo": ".models", "JobTemplate": ".models", "MachineInfo": ".models",
+    "Capability": ".capabilities",
     "JobState": ".states", "TERMINAL_STATES": ".states",
     "JobTracker": ".tracker",
 }

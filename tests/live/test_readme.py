@@ -10,10 +10,10 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def _example() -> str:
+def _example(name: str = "python") -> str:
     text = README.read_text()
-    block = re.search(r"<!-- example:python -->\s*```python\n(.*?)```\s*<!-- /example:python -->", text, re.S)
-    assert block, "README lost its marked Python example"
+    block = re.search(rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->", text, re.S)
+    assert block, f"README lost its marked {name} example"
     return block.group(1)
 
 
@@ -27,3 +27,13 @@ def test_the_readme_python_example_runs(containerd, state_dir):
     first, second = done.stdout.splitlines()
     assert re.match(r"^hello-[0-9a-f]{12} Failed 3 \d{4}-\d\d-\d\d ", first), first
     assert second == "hello from a DRMAA2 job"
+
+
+def test_the_readme_session_example_runs(containerd, state_dir):
+    path = os.path.dirname(containerd.ctr) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    env = {"CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           "PATH": path, "HOME": "/root"}
+    done = subprocess.run([sys.executable, "-c", _example("session")], capture_output=True, text=True, env=env,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "6 ['1', '2', '3', '4', '5', '6']"
