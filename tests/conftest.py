@@ -85,6 +85,8 @@ def _use_containerd_version(version: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(*names): run a tracker test only through these backends")
+    config.addinivalue_line("markers", "scale: minutes long (a 1,000-task array); `make test` runs it on the "
+                                       "first containerd version only")
     _selected_backends(config)
     version = config.getoption("--containerd-version")
     if version and os.geteuid() == 0:

@@ -335,7 +335,7 @@ def cmd_drive_array(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    _tracker(args).drive_array(args.key)
+    _tracker(args).drive_array(args.key, lock_fd=args.lock_fd)
     return EXIT_OK
 
 

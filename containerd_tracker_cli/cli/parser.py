@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     drive = sub.add_parser("drive-array", help="(started by the tracker) start a throttled array's queued "
                                                "tasks as slots free, until none is left")
     drive.add_argument("key", metavar="ARRAY")
+    drive.add_argument("--lock-fd", type=int, default=None, help="the driver lock, handed over by the spawner")
 
     logs = sub.add_parser("logs", help="print a job's output")
     logs.add_argument("id", metavar="ID")

@@ -91,11 +91,11 @@ class Runner(abc.ABC):
     def stream(self, argv: Sequence[str]) -> Stream:
         """Start ``argv`` and hand back its stdout line by line."""
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         """Start ``argv`` detached (its own session, stdout and stderr appended
-        to ``log``) and return its pid without waiting: for the one helper
-        process the tracker may leave behind (a throttled array's driver).
-        A replay starts nothing and returns ``None``."""
+        to ``log``, ``keep_fd`` inherited) and return its pid without waiting:
+        for the one helper process the tracker may leave behind (a throttled
+        array's driver). A replay starts nothing and returns ``None``."""
         raise NotImplementedError(f"{type(self).__name__} cannot start background processes")
 
     def find(self, executable: str) -> str | None:

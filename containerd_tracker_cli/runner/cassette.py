@@ -181,9 +181,9 @@ class RecordingRunner(Runner):
         self._append({"kind": "stream", "stream": number, "argv": [self._ph.hide(a) for a in argv]})
         return _RecordingStream(self, inner, number)
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         self._append({"kind": "spawn", "argv": [self._ph.hide(a) for a in argv]})
-        return self.inner.spawn(argv, log=log)
+        return self.inner.spawn(argv, log=log, keep_fd=keep_fd)
 
     def find(self, executable: str) -> str | None:
         return self.inner.find(executable)
@@ -295,7 +295,7 @@ class ReplayRunner(Runner):
     def unique_token(self) -> str:
         return str(self._next("token", "a unique token")["value"])
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         """Checked like a command, started never: what it did live is not
         part of this recording."""
         index = self._position

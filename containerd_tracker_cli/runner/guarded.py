@@ -44,9 +44,9 @@ class GuardedReplay(Runner):
         __tracebackhide__ = True
         return self._guard(self.inner.unique_token)
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         __tracebackhide__ = True
-        return self._guard(lambda: self.inner.spawn(argv, log=log))
+        return self._guard(lambda: self.inner.spawn(argv, log=log, keep_fd=keep_fd))
 
 
 class GuardedStream(Stream):
@@ -86,6 +86,6 @@ class MissingRecording(Runner):
         __tracebackhide__ = True
         return self._fail("a unique token (recorded, like every command)")
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         __tracebackhide__ = True
         return self._fail(f"to start in the background: {' '.join(argv)}")

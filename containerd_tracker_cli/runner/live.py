@@ -38,7 +38,7 @@ class LiveRunner(Runner):
     def find(self, executable: str) -> str | None:
         return shutil.which(executable, path=self._env.get("PATH", os.defpath))
 
-    def spawn(self, argv: Sequence[str], *, log: str) -> int | None:
+    def spawn(self, argv: Sequence[str], *, log: str, keep_fd: int | None = None) -> int | None:
         """Detached for real: a new session, so it outlives this process and
         no terminal signal of the caller reaches it."""
         if any("\0" in arg for arg in argv):
@@ -46,13 +46,16 @@ class LiveRunner(Runner):
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, env=self._env,
-                                       start_new_session=True, close_fds=True)
+                                       start_new_session=True, close_fds=True,
+                                       pass_fds=() if keep_fd is None else (keep_fd,))
         except FileNotFoundError as exc:
             raise CommandNotFound("executable not found", argv) from exc
         except OSError as exc:
             raise CommandNotStarted(str(exc), argv) from exc
         finally:
             os.close(fd)
+        # Reaped when it ends, should this process still be alive then: no zombie.
+        threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         return process.pid
 
     def _command(self, argv: Sequence[str]) -> sh.Command:

@@ -4,6 +4,7 @@ creates it (uge-drmaa2's shortcut); ``SessionManager`` creates and opens
 strictly."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..drmaa2.errors import InvalidArgumentError
@@ -40,6 +41,8 @@ def matches(info: "JobInfo", wanted: "JobInfo") -> bool:
         want, have = getattr(wanted, name), getattr(info, name)
         if want is None or name == "extension":
             continue
+        if isinstance(want, datetime) and want.tzinfo is None:
+            want = want.replace(tzinfo=timezone.utc)  # a naive time in a filter means UTC
         if name == "allocated_machines":
             ok = set(want) <= set(have)
         elif name in ("wallclock_time", "cpu_time", "submission_time", "dispatch_time"):

@@ -36,6 +36,8 @@ class Controller:
     terminate_grace: float
     #: The lock a throttled array's starts run under, by array key.
     array_lock: Callable[[str], ContextManager[bool]]
+    #: Makes sure a throttled array's driver runs (a released task waits for it).
+    ensure_driver: Callable[[str], None]
 
     def control(self, job_id: str, action: str) -> None:
         if action not in CONTROL_ACTIONS:
@@ -69,11 +71,12 @@ class Controller:
             self.terminate(job)
 
     def _release(self, job: Snapshot) -> None:
-        if job.info.labels.get(L.ARRAY):  # it waits for a free slot of its array
+        if array := job.info.labels.get(L.ARRAY):  # it waits for a free slot of its array
             if self.backend.mutable_labels:
                 self.backend.set_labels(job.id, {L.HOLD: ""})
             else:
                 self.state.mark_released(job.folder)
+            self.ensure_driver(array)
             return
         self.launcher.start_queued(job)
         if self.backend.mutable_labels:  # only once it runs: a failed start stays held

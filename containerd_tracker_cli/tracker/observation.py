@@ -102,6 +102,12 @@ class Observer:
         wanted = list(dict.fromkeys(job_ids))
         for job_id in wanted:
             check_id(job_id)
+        # Whether each job was dispatched is read *before* its task is listed:
+        # ctr writes the pid file once the task exists, so a pid file seen
+        # first and a task missing after means the task really went away — and
+        # a job started by another process meanwhile is not mistaken for one.
+        # (Folders named by the job ID: ctr's; others are read afterwards.)
+        dispatched_before = {job_id: self.state.pid_file(job_id).exists() for job_id in wanted}
         observed = self.backend.observe(wanted)
         if missing_ok:
             wanted = [job_id for job_id in wanted if job_id in observed]
@@ -122,7 +128,8 @@ class Observer:
             started = task.started_at if task is not None else None
             if exits[job_id] is not None and task is not None and task.status == TaskStatus.STOPPED:
                 task = None  # its exit is recorded: the task is gone or about to be
-            dispatched = self.state.pid_file(folder_of(job_id, info.labels)).exists()
+            folder = folder_of(job_id, info.labels)
+            dispatched = dispatched_before[job_id] if folder == job_id else self.state.pid_file(folder).exists()
             held = info.labels.get(L.HOLD) == "true" and not self.state.released(folder_of(job_id, info.labels))
             state, sub_state = map_state(task, exits[job_id], held=held, dispatched=dispatched)
             snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)

@@ -10,8 +10,9 @@ Who calls ``fill``: the submitter once, then the array's **driver** — one
 small process per array (``python -m containerd_tracker_cli … drive-array
 KEY``, detached, its pid in ``driver.pid``, its log in ``driver.log``),
 woken by containerd's events and every few seconds; it exits by itself once
-no task is left to start. If it dies, the next tracker call that sees one of
-the array's tasks queued starts another (``ensure_driver``).
+no task is left to start (held ones wait for their release, which starts a
+driver again). If it dies, the next tracker call that sees one of the
+array's tasks queued starts another (``ensure_driver``).
 
 Why nothing starts twice or is forgotten: every ``fill`` and every control
 of an array's queued task runs under the array's ``start.lock`` (flock); a
@@ -33,10 +34,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from ..backends.base import ContainerBackend
-from ..drmaa2.errors import DrmaaError, JobNotFoundError
+from ..backends.base import ContainerBackend, EventStream
+from ..backends.models import TaskStatus
+from ..drmaa2.errors import (
+    DrmaaError,
+    InvalidArgumentError,
+    JobNotFoundError,
+    UnsupportedAttributeError,
+)
 from ..drmaa2.states import TERMINAL_STATES, JobState
-from ..records import labels as L
 from ..records.labels import ExitRecord
 from ..records.statedir import StateDir
 from ..runner import Runner
@@ -47,8 +53,6 @@ log = logging.getLogger(__name__)
 
 #: The driver re-reads the array at least this often, events or not.
 DRIVER_POLL = 2.0
-#: States in which a started task holds one of the array's slots.
-_ACTIVE = frozenset({JobState.RUNNING, JobState.SUSPENDED})
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,8 @@ class Throttle:
     # ------------------------------------------------------------ starting
     def fill(self, record: ArrayRecord) -> int:
         """Start queued tasks while fewer than ``max_parallel`` are active;
-        return how many are not started yet (held ones included).
+        return how many may still need starting (0: only held ones, if any, are
+        left: a release starts a driver again).
 
         Reads only the claimed tasks not seen ended (about ``max_parallel``)
         and as many unclaimed ones as there are free slots: a 1,000-task
@@ -128,8 +133,7 @@ class Throttle:
                 else:
                     active += job.task is not None
             unclaimed = [i for i in record.ids if i not in self._ended and not self._claimed_file(record.key, i).exists()]
-            left = len(unclaimed)
-            position = 0
+            held = position = 0
             while active < record.max_parallel and position < len(unclaimed):
                 batch = unclaimed[position:position + record.max_parallel - active]
                 position += len(batch)
@@ -138,18 +142,19 @@ class Throttle:
                     job = found.get(job_id)
                     if job is None or job.state in TERMINAL_STATES:  # deleted, or terminated while queued
                         self._ended.add(job_id)
-                        left -= 1
                         if job is not None:
                             self._claim(record.key, job)
-                    elif job.state == JobState.QUEUED and job.task is None:
+                    elif job.state == JobState.QUEUED_HELD:
+                        held += 1
+                    elif job.task is None or job.task.status == TaskStatus.CREATED:
+                        # Queued — or half-started by a start that died between
+                        # creating the task and starting it (nothing of the job ran).
                         self._start(record.key, job)
                         active += 1
-                        left -= 1
-                    elif job.state != JobState.QUEUED_HELD:  # started before a crash could claim it
+                    else:  # started before a crash let it be claimed: never start it twice
                         self._claim(record.key, job)
                         active += 1
-                        left -= 1
-            return left
+            return len(unclaimed) - position + (0 if position >= len(unclaimed) else held)
 
     def _claimed_file(self, key: str, job_id: str) -> Path:
         """A task's claim: the array has started it (or found it ended)."""
@@ -161,67 +166,97 @@ class Throttle:
         path.touch()
 
     def _start(self, key: str, job: Snapshot) -> None:
+        """Start it, then claim it. Only a refusal of the job itself (its
+        program is missing …) records it Failed (127); a daemon that does not
+        answer leaves it unclaimed, to be looked at again."""
+        if job.task is not None:
+            self.backend.delete_tasks([job.id])  # the half-started task: start afresh
         try:
             self.launcher.start_queued(job)
-        except DrmaaError as exc:
-            # It can never run (its program is missing …): say so once, as Failed.
-            log.error("task %s of a throttled array could not be started: %s", job.id, exc)
+        except (InvalidArgumentError, UnsupportedAttributeError) as exc:
+            log.error("task %s of a throttled array cannot be started: %s", job.id, exc)
             self.launcher.record_unstarted(job, ExitRecord(127, datetime.now(timezone.utc), None))
         self._claim(key, job)
 
     # ------------------------------------------------------------ the driver
     def driver_pid(self, key: str) -> int | None:
-        """The live driver's pid, else None."""
-        with self.lock(key, "driver.lock", wait=False) as free:
-            if free:
-                return None
+        """The live driver's pid; None when no driver runs (or it has not
+        said its pid yet: never a pid that is not one)."""
+        if not self._driver_alive(key):
+            return None
         try:
-            return int((self.state.array_dir(key) / "driver.pid").read_text())
+            pid = int((self.state.array_dir(key) / "driver.pid").read_text())
         except (OSError, ValueError):
-            return -1  # alive, but has not written its pid yet
+            return None
+        return pid if pid > 0 else None
+
+    def _driver_alive(self, key: str) -> bool:
+        if not (self.state.array_dir(key) / "driver.lock").exists():
+            return False
+        with self.lock(key, "driver.lock", wait=False) as free:
+            return not free
 
     def ensure_driver(self, key: str, connection: list[str]) -> int | None:
-        """Start the array's driver unless one runs; ``connection`` is the
+        """Start the array's driver unless one runs. The lock is taken here and
+        handed to the child, so two callers never start two drivers and the
+        window between spawning and running is closed. ``connection`` is the
         command line's global options naming daemon, backend and session."""
-        pid = self.driver_pid(key)
-        if pid is not None:
-            return pid
-        argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "drive-array", key]
-        return self.runner.spawn(argv, log=str(self.state.array_dir(key) / "driver.log"))
-
-    def drive(self, key: str) -> None:
-        """The driver's life: fill until nothing is left to start. Returns at
-        once if another driver holds the array."""
-        with self.lock(key, "driver.lock", wait=False) as mine:
-            if not mine:
-                return
-            pid_file = self.state.array_dir(key) / "driver.pid"
-            pid_file.write_text(str(os.getpid()))
-            log.info("array %s: driver %d starts", key, os.getpid())
+        if self.load(key) is None:
+            return None  # not an array of this state directory (or done and forgotten)
+        folder = self.state.array_dir(key)
+        fd = os.open(folder / "driver.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
             try:
-                self._drive(key)
-            finally:
-                pid_file.unlink(missing_ok=True)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # one runs
+            argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "drive-array",
+                    f"--lock-fd={fd}", key]
+            return self.runner.spawn(argv, log=str(folder / "driver.log"), keep_fd=fd)
+        finally:
+            os.close(fd)  # the child holds the lock now (a replay: nobody does)
 
-    def _drive(self, key: str) -> None:
+    def drive(self, key: str, lock_fd: int | None = None) -> None:
+        """The driver's life: fill until nothing is left to start. With
+        ``lock_fd``, the driver lock was handed over by the spawner; without,
+        it is taken here, and another driver holding it means return at once."""
+        if lock_fd is None:
+            with self.lock(key, "driver.lock", wait=False) as mine:
+                if mine:
+                    self._run_driver(key)
+            return
+        try:
+            self._run_driver(key)
+        finally:
+            os.close(lock_fd)
+
+    def _run_driver(self, key: str) -> None:
+        pid_file = self.state.array_dir(key) / "driver.pid"
+        pid_file.write_text(str(os.getpid()))
+        log.info("array %s: driver %d starts", key, os.getpid())
         events = None
-        while True:
-            record = self.load(key)
-            if record is None:
-                return  # deleted meanwhile
-            try:
-                if self.fill(record) == 0:
-                    log.info("array %s: every task started; the driver ends", key)
-                    return
-            except JobNotFoundError:
-                pass  # a task deleted between listing and reading: look again
-            except DrmaaError as exc:
-                log.warning("array %s: %s; trying again", key, exc)
-                time.sleep(DRIVER_POLL)
-                continue
-            events = self._wait(events)
+        try:
+            while True:
+                record = self.load(key)
+                if record is None:
+                    return  # deleted meanwhile
+                try:
+                    if self.fill(record) == 0:
+                        log.info("array %s: no task left to start; the driver ends", key)
+                        return
+                except JobNotFoundError:
+                    pass  # a task deleted between listing and reading: look again
+                except DrmaaError as exc:
+                    log.warning("array %s: %s; trying again", key, exc)
+                    time.sleep(DRIVER_POLL)
+                    continue
+                events = self._wait(events)
+        finally:
+            if events is not None:
+                events.close()
+            pid_file.unlink(missing_ok=True)
 
-    def _wait(self, events):  # type: ignore[no-untyped-def]
+    def _wait(self, events: EventStream | None) -> EventStream | None:
         """Until some event or DRIVER_POLL seconds; the stream is kept open."""
         try:
             if events is None:
@@ -236,8 +271,3 @@ class Throttle:
                 events.close()
             time.sleep(DRIVER_POLL)
             return None
-
-
-def array_key(job: Snapshot) -> str | None:
-    """The throttled array a task waits in, if any."""
-    return job.info.labels.get(L.ARRAY) or None

@@ -111,7 +111,8 @@ class ContainerdJobTracker(JobTracker):
                                   session_name)
         self._observer.on_queued_array = self._ensure_driver
         self._control = Controller(self.backend, self.state, self._observer, self._launcher, output,
-                                   lambda *args: self.wait(*args), terminate_grace, self._throttle.lock)
+                                   lambda *args: self.wait(*args), terminate_grace, self._throttle.lock,
+                                   self._ensure_driver)
 
     @property
     def session_name(self) -> str:
@@ -203,19 +204,24 @@ class ContainerdJobTracker(JobTracker):
     # ------------------------------------------------------------ throttled arrays
     def _connection(self) -> list[str]:
         """The command line's options that reach this daemon, backend, session."""
-        return ["--address", self.address, "--namespace", self.namespace, "--backend", self.backend.name,
-                "--state-dir", str(self.state.root), "--session", self.session_name]
+        # --opt=value: a session named "-x" stays a value.
+        return [f"--address={self.address}", f"--namespace={self.namespace}", f"--backend={self.backend.name}",
+                f"--state-dir={self.state.root}", f"--session={self.session_name}"]
 
     def _ensure_driver(self, key: str) -> None:
+        if self.backend.name not in registry.BACKENDS:
+            log.warning("array %s: a driver cannot be started for backend %r (not in the registry); "
+                        "its queued tasks start only as this process looks at them", key, self.backend.name)
+            return
         try:
             self._throttle.ensure_driver(key, self._connection())
         except (OSError, RunnerError, NotImplementedError) as exc:
             log.warning("cannot start the driver of array %s (its queued tasks wait): %s", key, exc)
 
-    def drive_array(self, key: str) -> None:
+    def drive_array(self, key: str, lock_fd: int | None = None) -> None:
         """Be the driver of a throttled array until every task is started
         (what ``containerd-tracker drive-array`` runs)."""
-        self._throttle.drive(key)
+        self._throttle.drive(key, lock_fd)
 
     def array_drivers(self) -> list[dict[str, object]]:
         """This namespace's throttled arrays as the state directory knows them:

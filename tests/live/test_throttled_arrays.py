@@ -71,9 +71,10 @@ def test_a_cli_array_honours_max_parallel_and_completes_after_the_submitter_exit
     tracker = make_tracker()
     ids = submit_with_cli(tracker, tmp_path, count=12, max_parallel=3, seconds=0.6)
     assert len(ids) == 12
-    # Right after submission: three run, the rest wait as Queued.
-    states = [state for state, _ in tracker.job_states(ids).values()]
-    assert states.count(JobState.QUEUED) >= 9 - 3 and states.count(JobState.RUNNING) <= 3
+    # Nobody watches: only the state directory is read (no CLI call, no tracker
+    # call that could start anything) until the driver has started every task.
+    until(lambda: [(a["started"], a["driver_pid"]) for a in tracker.array_drivers()] == [(12, None)],
+          "the driver started all 12 tasks and ended", timeout=120, interval=0.2)
 
     for job_id in ids:
         tracker.wait(job_id, 120)
@@ -90,9 +91,9 @@ def test_a_cli_array_honours_max_parallel_and_completes_after_the_submitter_exit
 def test_a_killed_driver_is_replaced_and_no_task_starts_twice(make_tracker, tmp_path):
     tracker = make_tracker()
     ids = submit_with_cli(tracker, tmp_path, count=10, max_parallel=2, seconds=0.5)
-    [array] = tracker.array_drivers()
-    until(lambda: (tracker.array_drivers()[0]["driver_pid"] or -1) > 0, "the driver wrote its pid")
-    os.kill(int(tracker.array_drivers()[0]["driver_pid"]), signal.SIGKILL)
+    pids: list[int] = []
+    until(lambda: pids.append(tracker.array_drivers()[0]["driver_pid"]) or pids[-1], "the driver said its pid")
+    os.kill(pids[-1], signal.SIGKILL)
     until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver died")
 
     # Any tracker call that sees a queued task of the array starts a new driver.
@@ -121,11 +122,33 @@ def test_terminating_an_array_cancels_its_queued_tasks(make_tracker, tmp_path):
 @pytest.mark.backends("ctr")
 def test_a_held_task_waits_for_release_then_for_a_slot(make_tracker, tmp_path):
     tracker = make_tracker()
-    ids = submit_with_cli(tracker, tmp_path, count=3, max_parallel=1, seconds=0.3)
-    tracker.job_control(ids[2], "hold")
+    ids = submit_with_cli(tracker, tmp_path, count=3, max_parallel=1, seconds=2)
+    tracker.job_control(ids[2], "hold")  # while the first of its 2 s runs
     tracker.wait(ids[1], 60)
     assert tracker.job_state(ids[2])[0] == JobState.QUEUED_HELD
-    tracker.job_control(ids[2], "release")
+    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver ended with only a held task left")
+    tracker.job_control(ids[2], "release")  # starts a driver again
     tracker.wait(ids[2], 60)
     assert tracker.job_info(ids[2]).exit_status == 0
     assert most_at_once(intervals(tmp_path, 3)) == 1
+
+
+@pytest.mark.scale
+@pytest.mark.backends("ctr")
+def test_a_thousand_task_cli_array_outlives_its_killed_driver(make_tracker, tmp_path):
+    tracker = make_tracker()
+    ids = submit_with_cli(tracker, tmp_path, count=1000, max_parallel=4, seconds=0.1)
+    pids: list[int] = []
+    until(lambda: pids.append(tracker.array_drivers()[0]["driver_pid"]) or pids[-1], "the driver said its pid")
+    os.kill(pids[-1], signal.SIGKILL)
+    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver died")
+    started = tracker.array_drivers()[0]["started"]
+    assert started < 1000, "the array was done before its driver could be killed"
+
+    tracker.job_state(ids[-1])  # queued: this call starts a new driver
+    until(lambda: tracker.array_drivers()[0]["started"] == 1000 and tracker.array_drivers()[0]["driver_pid"] is None,
+          "the new driver started every task and ended", timeout=900, interval=1.0)
+    states = tracker.job_states(ids)
+    assert {state for state, _ in states.values()} == {JobState.DONE}
+    assert most_at_once(intervals(tmp_path, 1000)) <= 4
+    assert len(driver_starts(tracker)) == 2

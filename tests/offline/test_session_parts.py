@@ -39,6 +39,11 @@ def test_a_filter_matches_every_field_it_sets(wanted, expected):
     assert matches(INFO, wanted) is expected
 
 
+def test_a_naive_time_in_a_filter_means_utc():
+    assert matches(INFO, JobInfo(submission_time=datetime(2026, 11, 25, 11, 0)))
+    assert not matches(INFO, JobInfo(submission_time=datetime(2026, 11, 25, 13, 0)))
+
+
 def test_an_unset_time_never_matches_a_time_filter():
     assert not matches(JobInfo(id="q", state=JobState.QUEUED), JobInfo(finish_time=T0))
 
