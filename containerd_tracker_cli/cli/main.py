@@ -136,24 +136,6 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(args.address, args.namespace, args.backend, args.state_dir)
 
 
-def cmd_list_all(args: argparse.Namespace) -> int:
-    """Every session's jobs (DRMAA2's monitoring session): read-only."""
-    from .output import emit_json, table
-
-    tracker = _settings(args).monitor()
-    ids = tracker.list_jobs()
-    if not args.long:
-        _emit_lines(args, ids)
-        return EXIT_OK
-    rows = tracker.overview(ids)
-    if args.json:
-        emit_json([{"id": i, "session": rows[i][0], "state": str(rows[i][1]), "sub_state": rows[i][2]}
-                   for i in ids if i in rows])
-    else:
-        print(table(["JOB ID", "SESSION", "STATE", "SUB-STATE"], [(i, *rows[i]) for i in ids if i in rows]))
-    return EXIT_OK
-
-
 def cmd_session(args: argparse.Namespace) -> int:
     from ..session import SessionManager
 
@@ -168,20 +150,22 @@ def cmd_session(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """This session's jobs; with --all every session's (DRMAA2's monitoring
+    session: read-only), with -l their states (and sessions)."""
     from .output import emit_json, table
 
-    if args.all:
-        return cmd_list_all(args)
-    tracker = _tracker(args)
+    tracker = _settings(args).monitor() if args.all else _tracker(args)
     ids = tracker.list_jobs()
     if not args.long:
         _emit_lines(args, ids)
         return EXIT_OK
-    states = tracker.job_states(ids)
+    columns = ["session", "state", "sub_state"] if args.all else ["state", "sub_state"]
+    rows = tracker.overview(ids) if args.all else tracker.job_states(ids)
+    found = [i for i in ids if i in rows]
     if args.json:
-        emit_json([{"id": i, "state": str(states[i][0]), "sub_state": states[i][1]} for i in ids])
+        emit_json([{"id": i, **{key: str(value) for key, value in zip(columns, rows[i])}} for i in found])
     else:
-        print(table(["JOB ID", "STATE", "SUB-STATE"], [(i, states[i][0], states[i][1]) for i in ids]))
+        print(table(["JOB ID", *(c.upper().replace("_", "-") for c in columns)], [(i, *rows[i]) for i in found]))
     return EXIT_OK
 
 

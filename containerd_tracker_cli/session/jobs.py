@@ -77,10 +77,7 @@ class Job:
 
     def reap(self) -> None:
         """Remove an ended (Done/Failed) job and what the tracker kept of it."""
-        state, sub_state = self.get_state()
-        if state not in TERMINAL_STATES:
-            raise InvalidStateError(f"cannot reap job {self.id!r}: it is {state} ({sub_state}), not Done or Failed")
-        self._tracker.delete_job(self.id)
+        self._tracker.delete_job(self.id, only_ended=True)
 
 
 class JobArray:

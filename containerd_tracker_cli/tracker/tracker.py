@@ -292,11 +292,12 @@ class ContainerdJobTracker(JobTracker):
         waiting.wait(self._observer, self.backend, self.runner, list(job_ids), timeout, states)
 
     # ------------------------------------------------------------ deleting
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, job_id: str, *, only_ended: bool = False) -> None:
         """Remove a Done/Failed job: its task, container, snapshot and the
-        tracker's own files for it (output files the user named are kept)."""
+        tracker's own files for it (output files the user named are kept).
+        A job whose task was lost (Undetermined) may go too, unless ``only_ended``."""
         job = self._observer.one(job_id)
-        lost = job.state == JobState.UNDETERMINED and job.task is None  # its task is gone for good
+        lost = not only_ended and job.state == JobState.UNDETERMINED and job.task is None
         if job.state not in TERMINAL_STATES and not lost:
             raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
         if job.task is not None:

@@ -180,3 +180,35 @@ def test_progress_shows_on_a_terminal_only(cli, containerd, state_dir):
     # Not a terminal: no progress at all.
     quiet = cli("array", "1", "2", "--image", "busybox", "--", "true")
     assert quiet.stderr == ""
+
+
+def test_sessions_and_the_monitoring_view_from_the_command_line(cli):
+    cli("session", "create", "cli-a", "--contact", "ops")
+    assert "cli-a" in cli("session", "list").stdout.split("\n")
+    failed = cli("session", "create", "cli-a", check=False)
+    assert failed.returncode == 1 and "exists already" in failed.stderr
+    mine = cli("run", "--image", "busybox", "--", "sleep", "30").stdout.strip()
+    theirs = cli("--session", "cli-b", "run", "--image", "busybox", "--", "sleep", "30").stdout.strip()
+    assert cli("list").stdout.split() == [mine]  # this session only
+    rows = json.loads(cli("--json", "list", "--all", "-l").stdout)
+    sessions = {row["id"]: row["session"] for row in rows}
+    assert sessions[mine].startswith("cli-") and sessions[theirs] == "cli-b"
+    assert {row["state"] for row in rows if row["id"] in (mine, theirs)} <= {"Queued", "Running"}
+    table = cli("list", "--all", "-l").stdout.splitlines()
+    assert table[0].split() == ["JOB", "ID", "SESSION", "STATE", "SUB-STATE"]
+    cli("session", "destroy", "cli-a")
+    assert "cli-a" not in cli("session", "list").stdout.split("\n")
+    cli("terminate", mine)
+    cli("--session", "cli-b", "terminate", theirs)
+
+
+def test_a_throttled_array_from_the_command_line_shows_its_driver(cli, tmp_path):
+    ids = cli("array", "1", "4", "--max-parallel", "1", "--image", "busybox", "--", "sleep", "30").stdout.split()
+    [row] = json.loads(cli("--json", "arrays").stdout)
+    assert (row["tasks"], row["max_parallel"], row["started"]) == (4, 1, 1)
+    assert row["driver_pid"] is None or row["driver_pid"] > 0
+    states = cli("state", *ids).stdout
+    assert states.count("Running") == 1 and states.count("Queued") == 3
+    for job_id in reversed(ids):  # queued ones first: none of them starts
+        cli("terminate", job_id)
+    assert cli("state", *ids).stdout.count("Failed") == 4

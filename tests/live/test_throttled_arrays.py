@@ -62,6 +62,14 @@ def most_at_once(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
+def kill_driver(tracker: ContainerdJobTracker) -> None:
+    """SIGKILL the array's driver once it has said its pid (read once: never a stale one)."""
+    pids: list[int | None] = []
+    until(lambda: pids.append(tracker.array_drivers()[0]["driver_pid"]) or pids[-1], "the driver said its pid")
+    os.kill(int(pids[-1]), signal.SIGKILL)  # type: ignore[arg-type]
+    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver died")
+
+
 def driver_starts(tracker: ContainerdJobTracker) -> list[str]:
     logs = list((tracker.state.root / "arrays").glob("*/*/driver.log"))
     return [line for log in logs for line in log.read_text().splitlines() if "driver" in line and "starts" in line]
@@ -91,10 +99,7 @@ def test_a_cli_array_honours_max_parallel_and_completes_after_the_submitter_exit
 def test_a_killed_driver_is_replaced_and_no_task_starts_twice(make_tracker, tmp_path):
     tracker = make_tracker()
     ids = submit_with_cli(tracker, tmp_path, count=10, max_parallel=2, seconds=0.5)
-    pids: list[int] = []
-    until(lambda: pids.append(tracker.array_drivers()[0]["driver_pid"]) or pids[-1], "the driver said its pid")
-    os.kill(pids[-1], signal.SIGKILL)
-    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver died")
+    kill_driver(tracker)
 
     # Any tracker call that sees a queued task of the array starts a new driver.
     tracker.job_states(ids)
@@ -138,10 +143,7 @@ def test_a_held_task_waits_for_release_then_for_a_slot(make_tracker, tmp_path):
 def test_a_thousand_task_cli_array_outlives_its_killed_driver(make_tracker, tmp_path):
     tracker = make_tracker()
     ids = submit_with_cli(tracker, tmp_path, count=1000, max_parallel=4, seconds=0.1)
-    pids: list[int] = []
-    until(lambda: pids.append(tracker.array_drivers()[0]["driver_pid"]) or pids[-1], "the driver said its pid")
-    os.kill(pids[-1], signal.SIGKILL)
-    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "the driver died")
+    kill_driver(tracker)
     started = tracker.array_drivers()[0]["started"]
     assert started < 1000, "the array was done before its driver could be killed"
 
@@ -152,3 +154,26 @@ def test_a_thousand_task_cli_array_outlives_its_killed_driver(make_tracker, tmp_
     assert {state for state, _ in states.values()} == {JobState.DONE}
     assert most_at_once(intervals(tmp_path, 1000)) <= 4
     assert len(driver_starts(tracker)) == 2
+
+
+def test_an_array_submitted_held_starts_its_tasks_as_they_are_released(make_tracker, tmp_path):
+    tracker = make_tracker()
+    exe = shutil.which("containerd-tracker")
+    done = subprocess.run(
+        [exe, f"--address={tracker.address}", f"--backend={tracker.backend.name}", f"--state-dir={tracker.state.root}",
+         f"--session={tracker.session_name}", "--json", "array", "1", "3", "--max-parallel", "1", "--hold",
+         "--image", BUSYBOX, "--output", str(tmp_path / "task-$DRMAA2_INDEX$.out"), "--",
+         "sh", "-c", TASK.format(seconds=0.3)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ids = json.loads(done.stdout)["jobs"]
+    assert {state for state, _ in tracker.job_states(ids).values()} == {JobState.QUEUED_HELD}
+    until(lambda: tracker.array_drivers()[0]["driver_pid"] is None, "no driver while every task is held")
+    tracker.job_control(ids[2], "release")  # the last one first: released order, not index order
+    tracker.wait(ids[2], 60)
+    assert [tracker.job_state(i)[0] for i in ids] == [JobState.QUEUED_HELD, JobState.QUEUED_HELD, JobState.DONE]
+    for job_id in ids[:2]:
+        tracker.job_control(job_id, "release")
+    for job_id in ids:
+        tracker.wait(job_id, 60)
+    assert [tracker.job_info(i).exit_status for i in ids] == [0, 0, 0]
+    assert most_at_once(intervals(tmp_path, 3)) == 1
