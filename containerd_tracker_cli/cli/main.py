@@ -319,6 +319,7 @@ def cmd_drive_array(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("sh").setLevel(logging.WARNING)  # a line per CLI call would drown the driver's own
     _tracker(args).drive_array(args.key, lock_fd=args.lock_fd)
     return EXIT_OK
 

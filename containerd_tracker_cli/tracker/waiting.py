@@ -1,7 +1,8 @@
 """Waiting for jobs to reach a state: react to containerd's events, and
 re-read the state anyway now and then, so a broken subscription costs
 latency, never a missed change. One subscription however many jobs are
-waited for, and each wake-up reads only the jobs still waited for."""
+waited for; an event re-reads only the jobs it names (through ctr, one
+record per job), and all pending jobs are re-read every few seconds."""
 from __future__ import annotations
 
 import math
@@ -57,12 +58,15 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
     deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
     pending = list(dict.fromkeys(job_ids))
     last = pending[-1]
+    hopeless: list[InvalidStateError] = []
 
-    def reached() -> str | None:
+    def reached(only: set[str] | None = None) -> str | None:
+        """Read the pending jobs (``only``: those of them an event named)."""
         nonlocal last
-        snapshots = observer.many(pending)
-        hopeless = []
-        for job_id, job in snapshots.items():
+        targets = [job_id for job_id in pending if only is None or job_id in only]
+        if not targets:
+            return None
+        for job_id, job in observer.many(targets).items():
             if job.state in wanted:
                 if any_of:
                     return job_id
@@ -71,11 +75,14 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
             elif (why := _never(job, wanted)) is not None:
                 if not any_of:
                     raise why
+                pending.remove(job_id)
                 hopeless.append(why)
-        if any_of and len(hopeless) == len(snapshots):
+        if pending:
+            return None
+        if any_of:  # every one of them ended elsewhere
             raise hopeless[0] if len(hopeless) == 1 else InvalidStateError(
                 f"none of the {len(hopeless)} jobs can reach {names(wanted)} any more: {hopeless[0]}")
-        return None if pending else last
+        return last
 
     def timed_out() -> DrmaaTimeoutError:
         who = f"job {pending[0]!r}" if len(pending) == 1 else f"{'none' if any_of else 'not all'} of " \
@@ -88,12 +95,21 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
         raise timed_out()
     with backend.events(pending) as events:
         proven = backend.prove_subscribed(events, pending[0], runner.unique_token())
-        # Any event of these jobs may change their state; so may nothing, if
-        # the stream broke or could not be proven live: re-read anyway.
+        # An event re-reads the jobs it names; every `poll` seconds all are
+        # re-read anyway, in case the stream broke or could not be proven live.
         poll = SAFETY_POLL if proven else UNPROVEN_POLL
-        while (done := reached()) is None:
+        if (done := reached()) is not None:  # what changed while subscribing
+            return done
+        full_read = time.monotonic()
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise timed_out()
-            events.next(min(remaining, poll))
-        return done
+            event = events.next(min(remaining, poll))
+            named = event.container_id if event is not None else None
+            if named is None or time.monotonic() - full_read >= poll:
+                done, full_read = reached(), time.monotonic()
+            else:
+                done = reached({named})
+            if done is not None:
+                return done
