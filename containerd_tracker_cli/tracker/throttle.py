@@ -38,6 +38,7 @@ from ..backends.base import ContainerBackend, EventStream
 from ..backends.models import TaskStatus
 from ..drmaa2.errors import (
     DrmaaError,
+    DrmCommunicationError,
     InvalidArgumentError,
     JobNotFoundError,
     UnsupportedAttributeError,
@@ -146,7 +147,7 @@ class Throttle:
                             self._claim(record.key, job)
                     elif job.state == JobState.QUEUED_HELD:
                         held += 1
-                    elif job.task is None or job.task.status == TaskStatus.CREATED:
+                    elif job.state == JobState.QUEUED and (job.task is None or job.task.status == TaskStatus.CREATED):
                         # Queued — or half-started by a start that died between
                         # creating the task and starting it (nothing of the job ran).
                         self._start(record.key, job)
@@ -169,8 +170,12 @@ class Throttle:
         """Start it, then claim it. Only a refusal of the job itself (its
         program is missing …) records it Failed (127); a daemon that does not
         answer leaves it unclaimed, to be looked at again."""
-        if job.task is not None:
-            self.backend.delete_tasks([job.id])  # the half-started task: start afresh
+        if job.task is not None:  # the half-started task: start afresh
+            self.state.pid_file(job.folder).unlink(missing_ok=True)  # it reads Queued meanwhile, not lost
+            deleted = self.backend.delete_tasks([job.id])
+            if set(deleted.failed) - deleted.missing():
+                raise DrmCommunicationError(f"the half-started task of {job.id!r} could not be deleted: "
+                                            f"{deleted.failed[job.id]}")
         try:
             self.launcher.start_queued(job)
         except (InvalidArgumentError, UnsupportedAttributeError) as exc:
@@ -206,34 +211,46 @@ class Throttle:
         folder = self.state.array_dir(key)
         fd = os.open(folder / "driver.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None  # one runs
+            for attempt in range(3):  # a status probe (driver_pid) holds it for an instant
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if attempt == 2:
+                        return None  # one runs
+                    time.sleep(0.01)
+            (folder / "driver.pid").unlink(missing_ok=True)  # a dead driver's: never shown as alive
             argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "drive-array",
                     f"--lock-fd={fd}", key]
             return self.runner.spawn(argv, log=str(folder / "driver.log"), keep_fd=fd)
         finally:
             os.close(fd)  # the child holds the lock now (a replay: nobody does)
 
-    def drive(self, key: str, lock_fd: int | None = None) -> None:
+    def drive(self, key: str, lock_fd: int | None = None) -> bool:
         """The driver's life: fill until nothing is left to start. With
         ``lock_fd``, the driver lock was handed over by the spawner; without,
-        it is taken here, and another driver holding it means return at once."""
+        it is taken here, and another driver holding it means return at once.
+
+        Returns True when, after the lock was given up, a task was found
+        waiting to start (released while this driver was ending, when a
+        release could not start another): the caller starts a new driver."""
         if lock_fd is None:
             with self.lock(key, "driver.lock", wait=False) as mine:
-                if mine:
-                    self._run_driver(key)
-            return
-        try:
-            self._run_driver(key)
-        finally:
-            os.close(lock_fd)
+                if not mine:
+                    return False
+                self._run_driver(key)
+        else:
+            try:
+                self._run_driver(key)
+            finally:
+                os.close(lock_fd)
+        record = self.load(key)
+        return record is not None and self.fill(record) > 0
 
     def _run_driver(self, key: str) -> None:
         pid_file = self.state.array_dir(key) / "driver.pid"
-        pid_file.write_text(str(os.getpid()))
         log.info("array %s: driver %d starts", key, os.getpid())
+        pid_file.write_text(str(os.getpid()))
         events = None
         try:
             while True:

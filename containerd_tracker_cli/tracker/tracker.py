@@ -221,7 +221,8 @@ class ContainerdJobTracker(JobTracker):
     def drive_array(self, key: str, lock_fd: int | None = None) -> None:
         """Be the driver of a throttled array until every task is started
         (what ``containerd-tracker drive-array`` runs)."""
-        self._throttle.drive(key, lock_fd)
+        if self._throttle.drive(key, lock_fd):
+            self._ensure_driver(key)
 
     def array_drivers(self) -> list[dict[str, object]]:
         """This namespace's throttled arrays as the state directory knows them:

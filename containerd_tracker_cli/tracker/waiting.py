@@ -105,7 +105,7 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise timed_out()
-            event = events.next(min(remaining, poll))
+            event = events.next(min(remaining, max(0.0, poll - (time.monotonic() - full_read))))
             named = event.container_id if event is not None else None
             if named is None or time.monotonic() - full_read >= poll:
                 done, full_read = reached(), time.monotonic()

@@ -206,7 +206,6 @@ def test_a_throttled_array_from_the_command_line_shows_its_driver(cli, tmp_path)
     ids = cli("array", "1", "4", "--max-parallel", "1", "--image", "busybox", "--", "sleep", "30").stdout.split()
     [row] = json.loads(cli("--json", "arrays").stdout)
     assert (row["tasks"], row["max_parallel"], row["started"]) == (4, 1, 1)
-    assert row["driver_pid"] is None or row["driver_pid"] > 0
     states = cli("state", *ids).stdout
     assert states.count("Running") == 1 and states.count("Queued") == 3
     for job_id in reversed(ids):  # queued ones first: none of them starts

@@ -107,7 +107,8 @@ def test_a_killed_driver_is_replaced_and_no_task_starts_twice(make_tracker, tmp_
         tracker.wait(job_id, 120)
     assert {tracker.job_state(job_id)[0] for job_id in ids} == {JobState.DONE}
     assert most_at_once(intervals(tmp_path, 10)) <= 2
-    assert len(driver_starts(tracker)) == 2
+    # Replaced: a second driver ran (a reader may start a third that finds nothing left).
+    assert len(driver_starts(tracker)) >= 2
 
 
 def test_terminating_an_array_cancels_its_queued_tasks(make_tracker, tmp_path):
@@ -153,7 +154,7 @@ def test_a_thousand_task_cli_array_outlives_its_killed_driver(make_tracker, tmp_
     states = tracker.job_states(ids)
     assert {state for state, _ in states.values()} == {JobState.DONE}
     assert most_at_once(intervals(tmp_path, 1000)) <= 4
-    assert len(driver_starts(tracker)) == 2
+    assert len(driver_starts(tracker)) >= 2
 
 
 def test_an_array_submitted_held_starts_its_tasks_as_they_are_released(make_tracker, tmp_path):
