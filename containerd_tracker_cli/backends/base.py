@@ -103,6 +103,10 @@ class ContainerBackend(abc.ABC):
         """This backend's way of keeping exit statuses (default: the CLI keeps them)."""
         return ExitKeeping()
 
+    def keep_records(self, state: "StateDir") -> None:
+        """Where a backend reads one record per call, it may keep what never
+        changes in the state directory (default: nothing kept)."""
+
     @abc.abstractmethod
     def server_version(self) -> str: ...
 
@@ -116,8 +120,8 @@ class ContainerBackend(abc.ABC):
     @abc.abstractmethod
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
         """Records and tasks of these containers; a missing one is left out.
-        As few calls as the CLI allows (one ``inspect``; ctr: one record each
-        and one task listing)."""
+        A number of calls that does not grow with the number of containers
+        (one ``inspect``; ctr: listings and kept records)."""
 
     @abc.abstractmethod
     def create_container(self, spec: ContainerSpec) -> str:

@@ -43,6 +43,8 @@ EXIT_STATUS = PREFIX + "exit-status"
 FINISH_TIME = PREFIX + "finish-time"
 CPU_NS = PREFIX + "cpu-ns"
 TERMINATED_BY = PREFIX + "terminated-by"
+#: Set by the ctr backend to see its own update come back (see CtrBackend.prove_subscribed).
+PROBE = PREFIX + "probe"
 STOP_SIGNAL = "io.containerd.image.config.stop-signal"
 
 #: containerd refuses a label whose key plus value exceeds this many bytes.

@@ -88,6 +88,10 @@ class StateDir:
         except OSError:
             return []
 
+    def records_dir(self) -> Path:
+        """Container records a backend keeps (ctr: see backends/ctr/records.py)."""
+        return self.root / "records" / self.namespace
+
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 

@@ -122,7 +122,7 @@ class JobSession:
             if filter.model_fields_set <= {"id"}:
                 ids = [job_id for job_id in ids if filter.id is None or job_id == filter.id]
             else:
-                infos = tracker.job_infos(ids)
+                infos = tracker.job_infos(ids, cpu_time="cpu_time" in filter.model_fields_set)
                 ids = [job_id for job_id in ids if job_id in infos and matches(infos[job_id], filter)]
         return [Job(tracker, job_id, self.session_name) for job_id in ids]
 

@@ -35,7 +35,7 @@ class MonitoringSession:
 
         ids = self._tracker.list_jobs()
         if filter is not None and not filter.model_fields_set <= {"id"}:
-            infos = self._tracker.job_infos(ids)
+            infos = self._tracker.job_infos(ids, cpu_time="cpu_time" in filter.model_fields_set)
             ids = [job_id for job_id in ids if job_id in infos and matches(infos[job_id], filter)]
         elif filter is not None and filter.id is not None:
             ids = [job_id for job_id in ids if job_id == filter.id]

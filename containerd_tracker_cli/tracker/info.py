@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from ..drmaa2.models import JobInfo
 
 
-def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir) -> "JobInfo":
+def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir, *, cpu_time: bool = True) -> "JobInfo":
+    """``cpu_time=False`` leaves a running job's CPU time out: reading it is
+    one CLI call per running job (ctr: ``tasks metrics``)."""
     from ..drmaa2.models import Extension, JobInfo
 
     info, labels = job.info, job.info.labels
@@ -28,7 +30,7 @@ def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir) -> "JobI
     finish = job.exit.finish_time if job.exit else None
     cpu_ns = job.exit.cpu_ns if job.exit else None
     if job.task is not None and job.task.status in (TaskStatus.RUNNING, TaskStatus.PAUSED, TaskStatus.PAUSING):
-        cpu_ns = backend.task_cpu_ns(job.id)
+        cpu_ns = backend.task_cpu_ns(job.id) if cpu_time else None
     wallclock = None
     if dispatch is not None:
         end = finish or (None if job.state in TERMINAL_STATES else datetime.now(timezone.utc))

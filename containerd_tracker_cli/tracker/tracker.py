@@ -101,6 +101,7 @@ class ContainerdJobTracker(JobTracker):
         self.pull_policy = pull_policy
         self.terminate_grace = terminate_grace
         self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
+        self.backend.keep_records(self.state)
         output = self.backend.output_delivery(self.state)
         self._observer = Observer(self.backend, self.state, session_name, output,
                                   self.backend.exit_keeping(self.state))
@@ -266,12 +267,13 @@ class ContainerdJobTracker(JobTracker):
 
         return job_info(self._observer.one(job_id), self.backend, self.state)
 
-    def job_infos(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
-        """``job_info`` for many jobs in one batch observation (docker: one
-        ``inspect`` for all; ctr: one task listing and one record per job)."""
+    def job_infos(self, job_ids: Iterable[str], *, cpu_time: bool = True) -> dict[str, JobInfo]:
+        """``job_info`` for many jobs in one batch observation: a number of
+        CLI calls that does not grow with the number of jobs — unless
+        ``cpu_time`` is asked for running jobs (one call each)."""
         from .info import job_info
 
-        return {job_id: job_info(job, self.backend, self.state)
+        return {job_id: job_info(job, self.backend, self.state, cpu_time=cpu_time)
                 for job_id, job in self._observer.many(job_ids).items()}
 
     # ------------------------------------------------------------ control & waiting

@@ -38,6 +38,55 @@ def test_list_jobs_costs_one_call_whatever_the_number_of_jobs(make_tracker):
     assert len(tracker.list_jobs()) == 6
 
 
+def test_the_state_of_many_jobs_costs_as_many_calls_as_of_few(make_tracker):
+    """What get_jobs with a filter, list -l and the waits read: through ctr,
+    kept records and listings instead of one record per job."""
+    runner = CountingRunner()
+    tracker = make_tracker("infos-count", runner=runner)
+    other = make_tracker("infos-count")  # another process, the same state directory
+    counts = []
+    for round_ in range(2):
+        for _ in range(round_ + 1):  # 2 jobs of each kind, then 4
+            submit(tracker, "sleep", "30")
+            tracker.add_job(template("true", submit_as_hold=True))
+            run_to_end(tracker, "sh", "-c", "exit 3")
+        ids = tracker.list_jobs()
+        other.job_infos(ids, cpu_time=False)  # first sight: records read and kept
+        runner.calls.clear()
+        infos = tracker.job_infos(ids, cpu_time=False)
+        counts.append(len(runner.calls))
+    assert counts[0] == counts[1]
+    states = [i.state for i in infos.values()]
+    assert {s: states.count(s) for s in states} == {
+        JobState.RUNNING: 3, JobState.QUEUED_HELD: 3, JobState.FAILED: 3}
+    assert {i.exit_status for i in infos.values() if i.state == JobState.FAILED} == {3}
+
+
+def test_a_job_read_before_it_ended_is_read_with_its_exit_after(make_tracker):
+    """A record kept while the job ran is never taken for how it ended: the
+    exit another process records, or a hold it sets, is seen."""
+    mine, theirs = make_tracker("kept-records"), make_tracker("kept-records")
+    job_id = submit(mine, "sh", "-c", "sleep 1; exit 5")
+    assert mine.job_state(job_id)[0] == JobState.RUNNING
+    theirs.wait(job_id, 30)  # their harvest records the exit and deletes the task
+    assert mine.job_info(job_id).exit_status == 5
+    assert mine.job_state(job_id)[0] == JobState.FAILED
+
+    running, queued = json.loads(mine.add_array_job(template("sleep", "30"), 1, 2, 1, 1))
+    assert mine.job_state(queued)[0] == JobState.QUEUED  # it waits for the running one's slot
+    if mine.backend.mutable_labels:  # docker and nerdctl hold only at submission
+        theirs.job_control(queued, "hold")
+        assert mine.job_state(queued)[0] == JobState.QUEUED_HELD
+        theirs.job_control(queued, "release")
+        assert mine.job_state(queued)[0] == JobState.QUEUED
+    for task in (queued, running):
+        mine.job_control(task, "terminate")
+
+    mine.delete_job(job_id)
+    with pytest.raises(JobNotFoundError):
+        theirs.job_state(job_id)
+
+
 def test_array_job_sets_task_id_and_lists_its_jobs(tracker):
     array_id = tracker.add_array_job(template("sh", "-c", 'echo "task $TASK_ID"'), 1, 5, 2, 2)
     ids = json.loads(array_id)

@@ -8,6 +8,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
+from ...records import labels as L
 from ...runner import Runner
 from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend
@@ -20,10 +21,11 @@ if TYPE_CHECKING:
     from ...records.statedir import StateDir
     from .exits import ShimExits
     from .logger import LoggerOutput
+    from .records import RecordCache
 
 DEFAULT_TIMEOUT = 30.0
 #: The label a subscription probe sets on a container (see prove_subscribed).
-PROBE_LABEL = "containerd-tracker/probe"
+PROBE_LABEL = L.PROBE
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class CtrBackend(CliBackend):
         self.namespace = namespace
         self.timeout = timeout
         self._version: tuple[int, int] | None = None  # ctr's own, read once when needed
+        #: Kept container records (see keep_records); ``None``: ask containerd each time.
+        self.records: "RecordCache | None" = None
         self.commands = CtrCommands(
             address=address, namespace=namespace, executable=executable,
             # ctr gives up connecting well before we would kill it
@@ -108,18 +112,56 @@ class CtrBackend(CliBackend):
         return parsers.parse_container_info(argv, self._run(argv, container_id=container_id).stdout)
 
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
-        """ctr has no batch record query: one ``containers info`` each, and
-        one ``tasks list`` for all — listed *first*: exits are labelled before
-        their task is deleted, so a task missing from this listing has its
-        labels in any record read after it."""
+        """One ``tasks list`` for all, listed *first* (exits are labelled
+        before their task is deleted, so a task missing from this listing has
+        its exit in any record read after it), then records: kept copies (see
+        :mod:`.records`) checked against listings — every container, and
+        when some job may have ended or be held, those labelled so — and
+        ``containers info`` only for a record not kept yet or newly ended.
+        Without kept records: one ``containers info`` each."""
+        wanted = list(dict.fromkeys(container_ids))
         tasks = self.list_tasks()
-        infos = {}
-        for cid in dict.fromkeys(container_ids):
-            try:
-                infos[cid] = self.container_info(cid)
-            except ContainerNotFound:
-                continue
-        return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items()}
+        infos = self._records(wanted, tasks) if self.records is not None and wanted else dict.fromkeys(wanted)
+        for cid, info in infos.items():
+            if info is None:
+                try:
+                    infos[cid] = self.container_info(cid)
+                except ContainerNotFound:
+                    continue
+                if self.records is not None:
+                    self.records.put(infos[cid])
+        return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items() if info is not None}
+
+    def _records(self, wanted: list[str], tasks: Mapping[str, TaskRecord]) -> dict[str, ContainerInfo | None]:
+        """Kept records of the ``wanted`` containers that exist, brought up to
+        date by listings; ``None`` where containerd must be asked."""
+        assert self.records is not None
+        present = set(self.list_container_ids({}))
+        self.records.drop(cid for cid in wanted if cid not in present)
+        infos = {cid: self.records.get(cid) for cid in wanted if cid in present}
+        # Its exit label may have come, or its hold changed: no live task, no exit kept.
+        open_ = [cid for cid, info in infos.items() if info is not None and L.EXIT_STATUS not in info.labels
+                 and (cid not in tasks or tasks[cid].status == TaskStatus.STOPPED)]
+        if open_:
+            ended = set(self._ids_labelled(L.EXIT_STATUS))
+            held = set(self.list_container_ids({L.HOLD: "true"}))
+            for cid in open_:
+                if cid in ended:
+                    infos[cid] = None  # read it once more, with its exit
+                elif cid in held:
+                    kept = infos[cid]
+                    infos[cid] = kept.model_copy(update={"labels": {**kept.labels, L.HOLD: "true"}})
+        return infos
+
+    def _ids_labelled(self, key: str) -> list[str]:
+        argv = self.commands.list_labelled(key)
+        return parsers.parse_container_ids(argv, self._run(argv).stdout)
+
+    def keep_records(self, state: "StateDir") -> None:
+        """ctr reads one record per call: keep what never changes (see :mod:`.records`)."""
+        from .records import RecordCache
+
+        self.records = RecordCache(state.records_dir())
 
     def list_tasks(self) -> dict[str, TaskRecord]:
         argv = self.commands.list_tasks()
@@ -210,6 +252,8 @@ class CtrBackend(CliBackend):
         missing: set[str] = set()
         for batch in _batches(container_ids):
             done = self._run(self.commands.delete_containers(batch), allow_failure=True)
+            if self.records is not None:
+                self.records.drop(batch)  # kept or not, it is read afresh next time
             if done.exit_code == 0:
                 continue
             if any(line.strip() and "not found" not in line for line in done.stderr.splitlines()):

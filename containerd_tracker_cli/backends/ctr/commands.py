@@ -51,6 +51,10 @@ class CtrCommands:
             argv.append(label_filter(labels))
         return argv
 
+    def list_labelled(self, key: str) -> list[str]:
+        """IDs of the containers that carry label ``key``, whatever its value."""
+        return [*self.base(), "containers", "list", "--quiet", f"labels.{filter_value(key)}"]
+
     def container_info(self, container_id: str) -> list[str]:
         return [*self.base(), "containers", "info", container_id]
 

@@ -1,0 +1,82 @@
+"""Container records ctr cannot list: kept in the state directory, so the
+state of many jobs costs a constant number of ctr calls.
+
+ctr prints a container's labels only one container at a time
+(``ctr containers info``), so without a copy, the state of N jobs costs N
+calls. A record never changes after creation except in known labels:
+
+* the exit record (``containerd-tracker/exit-status`` and its companions) is
+  written once, when the job has ended; ``ctr containers list`` with a
+  presence filter names every container that carries it, so a copy made
+  before is read afresh once;
+* ``containerd-tracker/hold`` comes and goes: never kept, always learned from
+  a filtered listing;
+* the subscription probe's label: never kept, nobody reads it from a record.
+
+A copy is keyed by container ID and dropped when the tracker deletes the
+container, or when a listing shows it gone. Copies are private to the user
+(a job's template, environment included, is in its labels).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterable
+
+from pydantic import ValidationError
+
+from ...records import labels as L
+from ..models import ContainerInfo
+
+log = logging.getLogger(__name__)
+
+#: Labels whose value may change while a job lives and is not yet ended.
+CHANGING = (L.HOLD, L.PROBE)
+
+
+class RecordCache:
+    """One JSON file per container: ``<folder>/<container ID>.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, container_id: str) -> Path:
+        return self.folder / f"{container_id}.json"
+
+    def get(self, container_id: str) -> ContainerInfo | None:
+        """The kept record, without the changing labels; ``None`` if none
+        (or it is unreadable: it is then read from containerd again)."""
+        try:
+            return ContainerInfo.model_validate_json(self._path(container_id).read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, ValidationError) as exc:
+            log.warning("kept record of %s unreadable, asking containerd: %s", container_id, exc)
+            return None
+
+    def put(self, info: ContainerInfo) -> None:
+        """Keep ``info`` (minus the changing labels); a failure to write only
+        costs a later ``ctr containers info``."""
+        kept = info.model_copy(update={"labels": {k: v for k, v in info.labels.items() if k not in CHANGING}})
+        path = self._path(info.id)
+        tmp = path.with_name(f".{info.id}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(kept.model_dump_json())
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("cannot keep the record of %s in %s: %s", info.id, self.folder, exc)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # never made
+
+    def drop(self, container_ids: Iterable[str]) -> None:
+        for cid in container_ids:
+            try:
+                self._path(cid).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot drop the kept record of %s: %s", cid, exc)
