@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class ProgramNotStartable(InvalidArgumentError):
+    """The runtime refused the job's own program (not in the image, not
+    executable): every later start would fail the same way, so a throttled
+    array records such a task Failed (127) instead of trying again."""
+
+
 @dataclass
 class Launcher:
     backend: ContainerBackend
@@ -133,8 +139,9 @@ class Launcher:
                     "so the tracker redirects it with the image's shell)",
                     argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr,
                 ) from exc
-            raise InvalidArgumentError(
-                "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr
+            raise ProgramNotStartable(
+                f"the job could not be started: {exc.program!r} is not in the image or not executable",
+                argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr,
             ) from exc
         except BackendError as exc:
             raise InvalidArgumentError(

@@ -47,13 +47,18 @@ from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..records.labels import ExitRecord
 from ..records.statedir import StateDir
 from ..runner import Runner
-from .launch import Launcher
+from .launch import Launcher, ProgramNotStartable
 from .observation import Observer, Snapshot
 
 log = logging.getLogger(__name__)
 
 #: The driver re-reads the array at least this often, events or not.
 DRIVER_POLL = 2.0
+#: Starts of one task refused for a reason other than its program (the
+#: runtime failing, a mount source gone …) before it is recorded Failed.
+START_ATTEMPTS = 3
+#: The exit status of a task no start could run: the shells' "cannot execute".
+NOT_STARTED = 126
 
 
 @dataclass(frozen=True)
@@ -167,9 +172,10 @@ class Throttle:
         path.touch()
 
     def _start(self, key: str, job: Snapshot) -> None:
-        """Start it, then claim it. Only a refusal of the job itself (its
-        program is missing …) records it Failed (127); a daemon that does not
-        answer leaves it unclaimed, to be looked at again."""
+        """Start it, then claim it. A refusal of the job's program records it
+        Failed (127) at once; other refusals are tried again on later rounds,
+        then recorded Failed (126) after START_ATTEMPTS; a daemon that does not
+        answer leaves it unclaimed, to be looked at again, however often."""
         if job.task is not None:  # the half-started task: start afresh
             self.state.pid_file(job.folder).unlink(missing_ok=True)  # it reads Queued meanwhile, not lost
             deleted = self.backend.delete_tasks([job.id])
@@ -178,10 +184,27 @@ class Throttle:
                                             f"{deleted.failed[job.id]}")
         try:
             self.launcher.start_queued(job)
-        except (InvalidArgumentError, UnsupportedAttributeError) as exc:
+        except (ProgramNotStartable, UnsupportedAttributeError) as exc:
             log.error("task %s of a throttled array cannot be started: %s", job.id, exc)
             self.launcher.record_unstarted(job, ExitRecord(127, datetime.now(timezone.utc), None))
+        except InvalidArgumentError as exc:
+            if self._attempts(key, job.id) < START_ATTEMPTS:
+                raise
+            log.error("task %s of a throttled array failed to start %d times; recorded Failed (%d): %s",
+                      job.id, START_ATTEMPTS, NOT_STARTED, exc)
+            self.launcher.record_unstarted(job, ExitRecord(NOT_STARTED, datetime.now(timezone.utc), None))
         self._claim(key, job)
+
+    def _attempts(self, key: str, job_id: str) -> int:
+        """Count one more refused start of the task; return the count."""
+        path = self.state.array_dir(key) / "attempts" / job_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            count = int(path.read_text()) + 1
+        except (OSError, ValueError):
+            count = 1
+        path.write_text(str(count))
+        return count
 
     # ------------------------------------------------------------ the driver
     def driver_pid(self, key: str) -> int | None:

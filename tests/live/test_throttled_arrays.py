@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from containerd_tracker_cli import ContainerdJobTracker, JobState
+from containerd_tracker_cli import ContainerdJobTracker, JobState, JobTemplate
 
 from ..support import BUSYBOX, until
 
@@ -178,3 +178,21 @@ def test_an_array_submitted_held_starts_its_tasks_as_they_are_released(make_trac
         tracker.wait(job_id, 60)
     assert [tracker.job_info(i).exit_status for i in ids] == [0, 0, 0]
     assert most_at_once(intervals(tmp_path, 3)) == 1
+
+
+@pytest.mark.backends("ctr")  # only ctr lets a test remove a queued task's snapshot
+def test_a_task_that_cannot_start_is_tried_again_then_recorded_failed(make_tracker, raw):
+    """Not its program: its root filesystem is gone (a real refusal of
+    containerd). The driver tries again a few times, then records it Failed
+    (126); the tasks after it still run."""
+    tracker = make_tracker()
+    template = JobTemplate(job_category=BUSYBOX, remote_command="sh",
+                           args=["-c", '[ "$TASK_ID" = 1 ] && sleep 2; true'])
+    first, broken, last = json.loads(tracker.add_array_job(template, 1, 3, 1, 1))
+    raw("snapshots", "remove", broken)  # while the first task holds the only slot
+    tracker.wait(broken, 60)
+    assert tracker.job_state(broken)[0] == JobState.FAILED
+    assert tracker.job_info(broken).exit_status == 126
+    tracker.wait(last, 60)
+    assert tracker.job_info(last).exit_status == 0
+    assert tracker.job_info(first).exit_status == 0
