@@ -33,6 +33,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers see; at run time _WHERE decides
     from .drmaa2.errors import *  # noqa: F403 (the error names are listed once, in drmaa2.EXPORTS)
     from .drmaa2.capabilities import Capability
+    from .drmaa2.events import DrmaaEvent, Notification
     from .drmaa2.models import Extension, JobInfo, JobTemplate, MachineInfo
     from .drmaa2.states import TERMINAL_STATES, JobState
     from .drmaa2.tracker import JobTracker

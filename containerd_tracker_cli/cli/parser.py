@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("arrays", help="throttled arrays (--max-parallel) and their driver processes")
 
+    sub.add_parser("watch", help="print each state change of any session's job as it happens "
+                                 "(ID, session, state), until interrupted")
+
     session = sub.add_parser("session", help="DRMAA2 job sessions: create, list, destroy")
     session_sub = session.add_subparsers(dest="session_action", metavar="ACTION", required=True)
     create = session_sub.add_parser("create", help="a new job session (an error if it exists)")

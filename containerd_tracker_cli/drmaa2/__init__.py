@@ -14,6 +14,7 @@ EXPORTS = {
         "JobNotFoundError", "TryLaterError", "UnsupportedAttributeError", "UnsupportedOperationError")},
     "Extension": ".models", "JobInfo": ".models", "JobTemplate": ".models", "MachineInfo": ".models",
     "Capability": ".capabilities",
+    "DrmaaEvent": ".events", "Notification": ".events",
     "JobState": ".states", "TERMINAL_STATES": ".states",
     "JobTracker": ".tracker",
 }

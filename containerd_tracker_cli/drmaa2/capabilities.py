@@ -32,6 +32,6 @@ class Capability(enum.Enum):
         raise ValueError(f"unknown DRMAA2 capability {value!r}")
 
 
-#: What containerd-tracker offers: max_parallel in job arrays. Reservations,
-#: callbacks, e-mail, staging, deadlines and multi-slot jobs are not offered.
-SUPPORTED = frozenset({Capability.BULK_JOBS_MAXPARALLEL})
+#: What containerd-tracker offers: max_parallel in job arrays, event callbacks.
+#: Reservations, e-mail, staging, deadlines and multi-slot jobs are not offered.
+SUPPORTED = frozenset({Capability.BULK_JOBS_MAXPARALLEL, Capability.CALLBACK})

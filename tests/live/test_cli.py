@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -211,3 +213,27 @@ def test_a_throttled_array_from_the_command_line_shows_its_driver(cli, tmp_path)
     for job_id in reversed(ids):  # queued ones first: none of them starts
         cli("terminate", job_id)
     assert cli("state", *ids).stdout.count("Failed") == 4
+
+
+def test_watch_prints_each_state_change_as_it_happens(cli, containerd, state_dir):
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+    env.pop("CONTAINERD_NAMESPACE", None)
+    watch = subprocess.Popen([shutil.which("containerd-tracker"), "--json", "watch"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout], daemon=True).start()
+    try:
+        assert "watching the jobs of namespace 'default'" in watch.stderr.readline()  # subscribed
+        job_id = cli("--session", "watched", "run", "--image", "busybox", "--", "sh", "-c", "exit 2").stdout.strip()
+        states = []
+        while "Failed" not in states:
+            row = json.loads(lines.get(timeout=60))  # raises Empty: a change never printed
+            if row["id"] == job_id:
+                assert row["session"] == "watched"
+                states.append(row["state"])
+        assert len(set(states)) == len(states), states
+        watch.terminate()
+        assert watch.wait(30) == 0
+    finally:
+        watch.kill()
+        watch.wait()

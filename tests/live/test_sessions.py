@@ -4,6 +4,7 @@ creation), jobs and arrays, filters, waits on many jobs, and the read-only
 monitoring session."""
 from __future__ import annotations
 
+import queue
 import socket
 import subprocess
 import sys
@@ -11,17 +12,19 @@ import sys
 import pytest
 
 from containerd_tracker_cli import (
+    DrmaaEvent,
     DrmaaTimeoutError,
     InvalidArgumentError,
     JobInfo,
     JobSession,
     JobState,
+    Notification,
     SessionManager,
     UnsupportedOperationError,
 )
 from containerd_tracker_cli.drmaa2.capabilities import Capability
 
-from ..support import BUSYBOX
+from ..support import BUSYBOX, CountingRunner
 
 
 @pytest.fixture
@@ -137,6 +140,21 @@ def test_filters_match_every_field_that_is_set(manager, connection):
     running.terminate()
 
 
+def test_get_jobs_with_a_filter_costs_as_many_calls_for_many_jobs_as_for_few(connection):
+    runner = CountingRunner()
+    options = {k: v for k, v in connection.items() if k != "prefix"}
+    session = SessionManager(**options, runner=runner).create_job_session(connection["prefix"] + "-count")
+    counts = []
+    for n in (2, 4):
+        while len(session.get_jobs()) < n:
+            session.run_job(job("sleep", "30"))
+        session.get_jobs(JobInfo(state=JobState.RUNNING))  # records first seen
+        runner.calls.clear()
+        assert len(session.get_jobs(JobInfo(state=JobState.RUNNING))) == n
+        counts.append(len(runner.calls))
+    assert counts[0] == counts[1]
+
+
 def test_the_monitoring_session_sees_every_session_and_controls_none(manager, connection):
     mine = manager.create_job_session(connection["prefix"] + "-m1").run_job(job("sleep", "30"))
     theirs = manager.create_job_session(connection["prefix"] + "-m2").run_job(job("sleep", "30"))
@@ -175,10 +193,36 @@ def test_bulk_jobs_and_their_controls(manager, connection, tmp_path):
     assert session.get_jobs() == []
 
 
+def test_event_notifications_tell_each_state_change_of_any_session_and_process(manager, connection):
+    told: queue.Queue[Notification] = queue.Queue()
+    manager.register_event_notification(told.put)
+    try:
+        name = connection["prefix"] + "-told"
+        made = in_another_process(connection, f"print(manager.create_job_session({name!r})"
+                                              ".run_job({'job_category': " + repr(BUSYBOX) + ", "
+                                              "'remote_command': 'sh', 'args': ['-c', 'sleep 1; exit 4']}).id)")
+        assert made.returncode == 0, made.stderr
+        job_id = made.stdout.strip()
+        states = []
+        while JobState.FAILED not in states:
+            note = told.get(timeout=60)  # raises Empty: a change never told
+            if note.job_id == job_id:
+                assert (note.event, note.session_name) == (DrmaaEvent.NEW_STATE, name)
+                assert not states or states[-1] != note.job_state, "a state told twice"
+                states.append(note.job_state)
+        assert JobState.RUNNING in states and states[-1] == JobState.FAILED
+    finally:
+        manager.register_event_notification(None)
+    quiet = manager.open_job_session(name).run_job(job("true"))
+    quiet.wait_terminated(30)
+    assert all(note.job_id != quiet.id for note in list(told.queue)), "told after unregistering"
+
+
 def test_what_the_drms_says_of_itself(manager):
     assert manager.drms_name == "containerd"
     assert manager.drms_version
     assert manager.supports(Capability.BULK_JOBS_MAXPARALLEL) and manager.supports("BulkJobsMaxParallel")
+    assert manager.supports(Capability.CALLBACK)
     assert not manager.supports("JtEmail") and not manager.supports(Capability.ADVANCE_RESERVATION)
     with pytest.raises(InvalidArgumentError):
         manager.supports("Teleportation")
