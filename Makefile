@@ -17,20 +17,17 @@ demo:
 demo-clean:
 	sh scripts/demo-clean.sh
 
-## The whole suite: everything (ctr and docker, offline too) on containerd 1.6,
-## then the live ctr suite on each other version (without the minutes-long scale test).
+## The whole suite, the containerd versions side by side (scripts/test-matrix.sh):
+## everything (ctr and docker, offline, the scale test) on the first version,
+## the live suite through ctr and docker on each other one.
 test:
 	sh scripts/setup.sh test
-	$(LIVE) --containerd-version=$(firstword $(CONTAINERD_VERSIONS))
-	set -e; for v in $(wordlist 2,99,$(CONTAINERD_VERSIONS)); do \
-	  echo "== live ctr suite on containerd $$v"; \
-	  $(LIVE) tests/live --containerd-version=$$v --backends=ctr -m "not scale"; \
-	done
+	sh scripts/test-matrix.sh $(CONTAINERD_VERSIONS)
 
-## The live ctr suite on one containerd version: make test-version V=2.1
+## The live suite (ctr and docker) on one containerd version: make test-version V=2.1
 test-version:
 	sh scripts/setup.sh test
-	$(LIVE) tests/live --containerd-version=$(V) --backends=ctr
+	$(LIVE) tests/live --containerd-version=$(V)
 
 ## Only what runs without containerd (parsers, mapping, replayed recordings).
 test-offline:

@@ -29,6 +29,12 @@ class CountingRunner(Runner):
         return self.inner.stream(argv)
 
 
+def _unique(name: str) -> str:
+    import uuid
+
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
 class Raw:
     """What the CLI itself says, bypassing the tracker: how tests check what
     the tracker did, through whichever backend it used."""
@@ -71,18 +77,24 @@ class Raw:
         else:
             self("kill", "--signal", signal, name)
 
-    def run_foreign(self, name: str, *command: str) -> None:
-        """A container nobody's tracker made: no labels."""
+    def run_foreign(self, name: str, *command: str) -> str:
+        """A container nobody's tracker made: no labels. Its ID is ``name``
+        made unique: runc keeps its state by namespace and ID for every
+        containerd of the host, so suites running side by side must not share one."""
+        name = _unique(name)
         if self.backend == "ctr":
             self("run", "--detach", "--null-io", BUSYBOX, name, *command)
         else:
             self("run", "--detach", "--network", "none", "--name", name, BUSYBOX, *command)
+        return name
 
-    def create_foreign(self, name: str) -> None:
+    def create_foreign(self, name: str) -> str:
+        name = _unique(name)
         if self.backend == "ctr":
             self("containers", "create", BUSYBOX, name)
         else:
             self("create", "--network", "none", "--name", name, BUSYBOX)
+        return name
 
     def import_image(self, oci_archive: Path) -> None:
         if self.backend == "ctr":

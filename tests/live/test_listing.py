@@ -16,10 +16,10 @@ def test_list_jobs_shows_this_sessions_jobs_only(make_tracker, raw):
     a = submit(mine, "sleep", "30")
     b = submit(mine, "true")
     c = submit(theirs, "true")
-    raw.create_foreign("foreign-listed")
+    foreign = raw.create_foreign("foreign-listed")
     listed = mine.list_jobs()
     assert sorted(listed) == sorted([a, b])
-    assert "" not in listed and c not in listed and "foreign-listed" not in listed
+    assert "" not in listed and c not in listed and foreign not in listed
     assert theirs.list_jobs() == [c]
 
 
@@ -146,10 +146,10 @@ def test_delete_job_refuses_jobs_that_have_not_ended(tracker):
 
 
 def test_foreign_containers_are_never_touched(tracker, make_tracker, raw):
-    raw.run_foreign("foreign", "sleep", "30")
+    foreign = raw.run_foreign("foreign", "sleep", "30")
     other = make_tracker("someone-else")
     theirs = submit(other, "sleep", "30")
-    for job_id in ("foreign", theirs):
+    for job_id in (foreign, theirs):
         for call in (
             lambda: tracker.job_state(job_id),
             lambda: tracker.job_control(job_id, "terminate"),
@@ -159,7 +159,7 @@ def test_foreign_containers_are_never_touched(tracker, make_tracker, raw):
         ):
             with pytest.raises(JobNotFoundError, match="leaves it alone"):
                 call()
-    assert raw.running("foreign")
-    labels = raw.labels("foreign")
+    assert raw.running(foreign)
+    labels = raw.labels(foreign)
     assert not any(k.startswith("containerd-tracker/") for k in labels)
     assert other.job_state(theirs)[0] == JobState.RUNNING

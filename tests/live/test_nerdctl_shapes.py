@@ -12,6 +12,8 @@ import pytest
 
 from containerd_tracker_cli.runner import Cassette, LiveRunner, RecordingRunner
 
+pytestmark = pytest.mark.once  # see conftest: the first containerd version only
+
 from ..scenarios import SCENARIOS, placeholders, tracker_for
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nerdctl"
