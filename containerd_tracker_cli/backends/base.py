@@ -94,6 +94,10 @@ class ContainerBackend(abc.ABC):
     runner: "Runner"
     #: True when labels can be changed after creation (hold, probes, exit records).
     mutable_labels: bool = True
+    #: The rlimits the CLI sets itself (``ContainerSpec.rlimits``, docker's
+    #: ``--ulimit`` names); the tracker sets the others with the image's
+    #: ``/bin/sh`` before the program.
+    native_rlimits: frozenset[str] = frozenset()
 
     @abc.abstractmethod
     def output_delivery(self, state: "StateDir") -> OutputDelivery:

@@ -36,6 +36,9 @@ class TaskRecord(_Model):
     exit_status: int | None = None
     exited_at: datetime | None = None
     started_at: datetime | None = None
+    #: The kernel killed a process of it for exceeding its memory limit
+    #: (where the CLI tells: docker/nerdctl ``State.OOMKilled``).
+    oom_killed: bool = False
 
 
 class ContainerInfo(_Model):
@@ -93,6 +96,18 @@ class ContainerSpec(_Model):
     cwd: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     mounts: list[Mount] = Field(default_factory=list)
+    #: "none" (loopback only) or "host" (the host's network stack).
+    network: str = "none"
+    #: ``name|uid[:group|gid]`` to run as; ``None``: the image's user.
+    user: str | None = None
+    #: The memory cgroup limit.
+    memory_bytes: int | None = None
+    #: CPUs of CFS quota (period 100 ms).
+    cpus: float | None = None
+    #: rlimit name as docker's ``--ulimit`` spells it → soft and hard value, in
+    #: its own unit: only those in the backend's ``native_rlimits``; the
+    #: tracker's shell wrapper in ``args`` sets the others.
+    rlimits: dict[str, int] = Field(default_factory=dict)
 
 
 class Event(_Model):

@@ -88,7 +88,14 @@ def _template(args: argparse.Namespace) -> Any:
         "join_files": args.join,
         "input_path": args.input,
         "submit_as_hold": args.hold,
+        "stage_in_files": dict(args.mount),
+        "resource_limits": dict(args.limit),
+        "extension": {"extension_list": {key: value for key, value in (
+            ("network", args.network), ("memory", args.memory), ("cpus", args.cpus), ("user", args.user))
+            if value}},
     }
+    if args.wallclock:
+        fields["resource_limits"]["WALLCLOCK_TIME"] = args.wallclock
     if args.command:
         if args.keep_entrypoint:
             fields["args"] = list(args.command)
@@ -353,7 +360,29 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keep_deadlines(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("sh").setLevel(logging.WARNING)
+    _tracker(args).keep_deadlines(lock_fd=args.lock_fd)
+    return EXIT_OK
+
+
+def cmd_keeper(args: argparse.Namespace) -> int:
+    pid = _tracker(args).deadline_keeper()
+    if args.json:
+        from .output import emit_json
+
+        emit_json({"pid": pid})
+    else:
+        print("-" if pid is None else pid)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "keep-deadlines": cmd_keep_deadlines,
+    "keeper": cmd_keeper,
     "arrays": cmd_arrays,
     "watch": cmd_watch,
     "session": cmd_session,

@@ -49,6 +49,25 @@ def _env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _mount(text: str) -> tuple[str, str]:
+    """``HOST:CONTAINER[:ro|:rw]`` → (host path, container path with its mode),
+    as ``stage_in_files`` holds them. Split from the right: a host path may hold ':'."""
+    rest, mode = text, ""
+    if text.endswith((":ro", ":rw")):
+        rest, mode = text[:-3], text[-3:]
+    host, sep, inner = rest.rpartition(":")
+    if not sep or not host or not inner.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected HOST:/CONTAINER[:ro], got {text!r}")
+    return host, inner + mode
+
+
+def _limit(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise argparse.ArgumentTypeError(f"expected LIMIT=VALUE (e.g. OPEN_FILES=64), got {text!r}")
+    return key, value
+
+
 def _non_negative(text: str) -> float:
     try:
         value = float(text)
@@ -70,6 +89,17 @@ def _job_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--join", action="store_true", help="stderr into the output file too")
     parser.add_argument("--input", metavar="FILE", help="host file to feed the job as stdin")
     parser.add_argument("--hold", action="store_true", help="submit held (QueuedHeld) until released")
+    parser.add_argument("--mount", action="append", type=_mount, default=[], metavar="HOST:CONTAINER[:ro]",
+                        help="bind-mount a host path (repeatable; read-write unless :ro)")
+    parser.add_argument("--network", choices=("none", "host"), default=None,
+                        help="none (default: loopback only) or host (the host's network)")
+    parser.add_argument("--memory", metavar="SIZE", help="memory limit, e.g. 512m, 2g")
+    parser.add_argument("--cpus", metavar="N", help="CPU quota in CPUs, e.g. 0.5")
+    parser.add_argument("--user", metavar="USER[:GROUP]", help="run as this user (name or uid)")
+    parser.add_argument("--wallclock", metavar="SEC", help="terminate the job SEC seconds after it started")
+    parser.add_argument("--limit", action="append", type=_limit, default=[], metavar="NAME=VALUE",
+                        help="DRMAA2 resource limit (repeatable): OPEN_FILES=64, CPU_TIME=60 (s), "
+                             "FILE_SIZE/VIRTUAL_MEMORY/DATA_SIZE/STACK_SIZE/CORE_FILE_SIZE=KiB")
     parser.add_argument("--keep-entrypoint", action="store_true",
                         help="pass CMD ARGS to the image's entrypoint instead of replacing it")
 
@@ -148,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                "tasks as slots free, until none is left")
     drive.add_argument("key", metavar="ARRAY")
     drive.add_argument("--lock-fd", type=int, default=None, help="the driver lock, handed over by the spawner")
+
+    keep = sub.add_parser("keep-deadlines", help="(started by the tracker) terminate jobs at their wallclock "
+                                                 "limit, until no limited job is left")
+    keep.add_argument("--lock-fd", type=int, default=None, help="the keeper lock, handed over by the spawner")
+    sub.add_parser("keeper", help="the deadline keeper's pid (wallclock limits), '-' when none runs")
 
     logs = sub.add_parser("logs", help="print a job's output")
     logs.add_argument("id", metavar="ID")

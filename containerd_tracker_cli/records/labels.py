@@ -43,6 +43,12 @@ EXIT_STATUS = PREFIX + "exit-status"
 FINISH_TIME = PREFIX + "finish-time"
 CPU_NS = PREFIX + "cpu-ns"
 TERMINATED_BY = PREFIX + "terminated-by"
+#: The job's wallclock limit in seconds; with LIMITED "true", which the
+#: deadline keeper lists (tracker/deadlines.py).
+WALLCLOCK = PREFIX + "wallclock"
+LIMITED = PREFIX + "limited"
+#: "true": the kernel killed the job for exceeding its memory limit.
+OOM_KILLED = PREFIX + "oom-killed"
 #: Set by the ctr backend to see its own update come back (see CtrBackend.prove_subscribed).
 PROBE = PREFIX + "probe"
 STOP_SIGNAL = "io.containerd.image.config.stop-signal"
@@ -89,6 +95,12 @@ def decode_template(labels: Mapping[str, str]) -> JobTemplate | None:
     return JobTemplate.model_validate_json(raw)
 
 
+def oom_killed(exit_status: int, oom_kills: int) -> bool:
+    """A job ended by the kernel's OOM killer: it died of SIGKILL (137, also
+    a shell whose child was killed so) and its cgroup counted an OOM kill."""
+    return exit_status == 128 + signal.SIGKILL and oom_kills > 0
+
+
 @dataclass(frozen=True)
 class ExitRecord:
     """How a job ended, as recorded in its labels."""
@@ -97,6 +109,7 @@ class ExitRecord:
     finish_time: datetime | None
     cpu_ns: int | None = None
     terminated_by: str | None = None
+    oom_killed: bool = False
 
     @property
     def terminating_signal(self) -> str | None:
@@ -118,6 +131,8 @@ class ExitRecord:
             labels[CPU_NS] = str(self.cpu_ns)
         if self.terminated_by:
             labels[TERMINATED_BY] = self.terminated_by
+        if self.oom_killed:
+            labels[OOM_KILLED] = "true"
         return labels
 
     @classmethod
@@ -131,6 +146,7 @@ class ExitRecord:
                 finish_time=parse_go_time(labels.get(FINISH_TIME)),
                 cpu_ns=int(cpu) if cpu else None,
                 terminated_by=labels.get(TERMINATED_BY) or None,
+                oom_killed=labels.get(OOM_KILLED) == "true",
             )
         except ValueError:
             return None

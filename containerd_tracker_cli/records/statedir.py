@@ -77,6 +77,16 @@ class StateDir:
     def released(self, job_id: str) -> bool:
         return (self.job_dir(job_id) / "released").exists()
 
+    def mark_limit(self, job_id: str, limit: str) -> None:
+        """The deadline keeper ends the job for exceeding ``limit``."""
+        (self.make_job_dir(job_id) / "limit-exceeded").write_text(limit)
+
+    def limit_hit(self, job_id: str) -> str | None:
+        try:
+            return (self.job_dir(job_id) / "limit-exceeded").read_text().strip() or None
+        except OSError:
+            return None
+
     def array_dir(self, key: str) -> Path:
         """A throttled array's folder: its record, locks and driver's pid and log."""
         return self.root / "arrays" / self.namespace / key

@@ -82,6 +82,17 @@ class Controller:
         if self.backend.mutable_labels:  # only once it runs: a failed start stays held
             self.backend.set_labels(job.id, {L.HOLD: ""})
 
+    def kill(self, job: Snapshot) -> None:
+        """SIGKILL at once (a hard limit, like Grid Engine's ``h_rt``); a
+        suspended job is resumed first (a frozen process cannot die)."""
+        try:
+            if job.state == JobState.SUSPENDED:
+                self.backend.resume_task(job.id)
+            self.backend.kill_task(job.id, "SIGKILL")
+        except BackendError:
+            if self.observer.one(job.id).state not in TERMINAL_STATES:
+                raise
+
     def terminate(self, job: Snapshot) -> None:
         """The image's stop signal (SIGTERM by default), then SIGKILL after
         ``terminate_grace`` seconds, like ``docker stop``. Returns once the

@@ -17,6 +17,25 @@ if TYPE_CHECKING:
     from ..drmaa2.models import JobInfo
 
 
+def _resources(labels: dict[str, str]) -> dict[str, str]:
+    """What the job was given beyond the defaults, from its template (only
+    when the template asked for any: decoding it costs a little per job)."""
+    try:
+        template = L.decode_template(labels)
+    except ValueError:
+        return {}
+    if template is None:
+        return {}
+    found = {key: value for key, value in template.extension.extension_list.items()
+             if key in ("network", "net", "user", "memory", "cpus") and value}
+    found.update({f"limit.{key.upper()}": value for key, value in template.resource_limits.items()})
+    mounts = [f"{host}:{inner}" for host, inner in template.stage_in_files.items()]
+    mounts += [f"{host}:{inner}" for inner, host in template.stage_out_files.items()]
+    if mounts:
+        found["mounts"] = ",".join(mounts)
+    return found
+
+
 def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir, *, cpu_time: bool = True) -> "JobInfo":
     """``cpu_time=False`` leaves a running job's CPU time out: reading it is
     one CLI call per running job (ctr: ``tasks metrics``)."""
@@ -46,6 +65,11 @@ def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir, *, cpu_t
     }
     if job.task is not None:
         extension["pid"] = str(job.task.pid)
+    if job.exit is not None and job.exit.oom_killed:
+        extension["oom_killed"] = "true"
+    extension.update(_resources(labels))
+    if job.exit is not None and (limit := state.limit_hit(job.folder)):
+        extension["limit_exceeded"] = limit
     if L.ARRAY_INDEX in labels:
         extension["task_id"] = labels[L.ARRAY_INDEX]
     host = socket.gethostname()

@@ -62,6 +62,7 @@ class Launcher:
                 image_config=lambda: self.images.config(image),
                 index=index,
                 array=array,
+                native_rlimits=self.backend.native_rlimits,
             )
         except OSError as exc:  # the logger script could not be written there
             raise InternalError(f"cannot use the state directory {str(self.state.root)!r}: {exc}") from exc
@@ -81,9 +82,13 @@ class Launcher:
                     raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
                 if not existed:
                     made.append(path)
+                    if plan.owner is not None:  # the job's user reads what it wrote
+                        os.chown(path, *plan.owner)
+            if plan.owner is not None:
+                os.chown(self.state.job_dir(key), *plan.owner)
             job_id = self.backend.create_container(plan.spec)
             if not plan.hold and array is None:
-                self.start(job_id, key, plan.log_uri, has_stdin=plan.stdin is not None)
+                self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
         except BaseException:
             try:
                 # A create that failed half-way (timeout, interrupt) may have made
@@ -116,9 +121,11 @@ class Launcher:
     def start_queued(self, job: Snapshot) -> None:
         """Start a job that was created without starting (held, or waiting in
         a throttled array)."""
+        from . import submission
+
         output = self.state.default_output(job.folder)
         log_uri = job.info.labels.get(L.LOG_URI) or self.output.log_uri(job.folder, output, output)
-        self.start(job.id, job.folder, log_uri, has_stdin=False)
+        self.start(job.id, job.folder, log_uri, wrapped=submission.wrapped(job.info.args))
 
     def record_unstarted(self, job: Snapshot, record: ExitRecord) -> None:
         """How a job that never ran ended (terminated while queued, or it could
@@ -128,15 +135,15 @@ class Launcher:
         else:
             self.state.write_exit(job.folder, record)
 
-    def start(self, job_id: str, key: str, log_uri: str | None, *, has_stdin: bool) -> None:
+    def start(self, job_id: str, key: str, log_uri: str | None, *, wrapped: bool) -> None:
         self.state.make_job_dir(key)  # the pid file (and ctr's logger marker) go there
         try:
             self.backend.start_task(job_id, log_uri=log_uri or "", pid_file=str(self.state.pid_file(key)))
         except ExecutableNotFound as exc:
-            if has_stdin and exc.program == "/bin/sh":
+            if wrapped and exc.program == "/bin/sh":
                 raise UnsupportedAttributeError(
-                    "input_path needs /bin/sh in the image (ctr gives a detached task no stdin, "
-                    "so the tracker redirects it with the image's shell)",
+                    "input_path and, through ctr, resource_limits need /bin/sh in the image (ctr gives a "
+                    "detached task no stdin and sets no rlimits: the tracker does both with the image's shell)",
                     argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr,
                 ) from exc
             raise ProgramNotStartable(

@@ -6,6 +6,9 @@ from ..backends.models import TaskRecord, TaskStatus
 from ..drmaa2.states import JobState
 from ..records.labels import ExitRecord
 
+#: The sub-state of a job the kernel killed for exceeding its memory limit.
+OOM_KILLED = "oom-killed"
+
 _TASK_STATES = {
     TaskStatus.CREATED: JobState.QUEUED,
     TaskStatus.RUNNING: JobState.RUNNING,
@@ -15,16 +18,21 @@ _TASK_STATES = {
 
 
 def map_state(task: TaskRecord | None, exit: ExitRecord | None, *, held: bool = False,
-              dispatched: bool = False) -> tuple[JobState, str]:
+              dispatched: bool = False, limit: str | None = None) -> tuple[JobState, str]:
     """(DRMAA2 state, sub-state). The sub-state is containerd's raw status.
 
     The seed's mapping: created→Queued, running/pausing→Running,
     paused→Suspended, stopped with 0→Done, stopped otherwise→Failed, anything
     else→Undetermined. Added: a container without a task is a queued (or
-    held) job; its recorded exit makes it Done/Failed after the task is gone.
+    held) job; its recorded exit makes it Done/Failed after the task is gone;
+    an ended job's sub-state says when the kernel killed it for its memory
+    (``oom-killed``) or the tracker for a ``limit`` (``WALLCLOCK_TIME-exceeded``).
     """
     if exit is not None:
-        return (JobState.DONE if exit.exit_status == 0 else JobState.FAILED), TaskStatus.STOPPED.value
+        ended = JobState.DONE if exit.exit_status == 0 else JobState.FAILED
+        if exit.oom_killed:
+            return ended, OOM_KILLED
+        return ended, (f"{limit}-exceeded" if limit else TaskStatus.STOPPED.value)
     if task is None:
         if held:
             return JobState.QUEUED_HELD, "held"

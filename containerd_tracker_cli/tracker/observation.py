@@ -69,6 +69,9 @@ class Observer:
     #: Told the array key of every queued task of a throttled array seen
     #: (the tracker makes sure that array's driver runs).
     on_queued_array: Callable[[str], None] | None = None
+    #: Told when a job with a wallclock limit is seen unfinished (the tracker
+    #: makes sure the deadline keeper runs).
+    on_limited: Callable[[], None] | None = None
 
     def owned(self, info: ContainerInfo) -> ContainerInfo:
         if info.labels.get(L.DRMAA2) != "true":
@@ -119,7 +122,8 @@ class Observer:
                  for job_id, o in observed.items()}
         for job_id, (_, task) in observed.items():
             if exits[job_id] is None and task is not None and task.exit_status is not None:
-                exits[job_id] = ExitRecord(task.exit_status, task.exited_at)  # the CLI keeps it
+                exits[job_id] = ExitRecord(task.exit_status, task.exited_at,  # the CLI keeps it
+                                           oom_killed=task.oom_killed and task.exit_status == 137)
         exits = self.exits.complete(observed, exits)
 
         snapshots = {}
@@ -131,7 +135,8 @@ class Observer:
             folder = folder_of(job_id, info.labels)
             dispatched = dispatched_before[job_id] if folder == job_id else self.state.pid_file(folder).exists()
             held = info.labels.get(L.HOLD) == "true" and not self.state.released(folder_of(job_id, info.labels))
-            state, sub_state = map_state(task, exits[job_id], held=held, dispatched=dispatched)
+            state, sub_state = map_state(task, exits[job_id], held=held, dispatched=dispatched,
+                                         limit=self.state.limit_hit(folder) if exits[job_id] else None)
             snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)
             if snap.state in TERMINAL_STATES:
                 self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
@@ -139,4 +144,7 @@ class Observer:
             for key in {s.info.labels[L.ARRAY] for s in snapshots.values()
                         if s.state == JobState.QUEUED and s.info.labels.get(L.ARRAY)}:
                 self.on_queued_array(key)
+        if notify and self.on_limited is not None and any(
+                s.info.labels.get(L.LIMITED) == "true" and s.state not in TERMINAL_STATES for s in snapshots.values()):
+            self.on_limited()
         return snapshots

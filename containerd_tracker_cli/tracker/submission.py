@@ -16,10 +16,33 @@ from ..drmaa2.errors import InvalidArgumentError, UnsupportedAttributeError
 from ..drmaa2.models import JobTemplate
 from ..records import labels as L
 from ..records.statedir import StateDir
+from .paths import expand_path
+from .resources import host_owner, resources
 
 STDIN_MOUNT = "/.containerd-tracker/stdin"
-# exec keeps the job's own program as PID 1, so signals reach it unchanged.
-STDIN_WRAPPER = ["/bin/sh", "-c", 'exec "$@" < ' + STDIN_MOUNT, "sh"]
+#: rlimit → (the POSIX sh ``ulimit`` option, bytes per unit of it): core and
+#: fsize in 512-byte blocks, sizes in KiB (dash, busybox ash, bash as sh).
+_ULIMIT = {"core": ("-c", 512), "cpu": ("-t", 1), "data": ("-d", 1024), "fsize": ("-f", 512),
+           "nofile": ("-n", 1), "stack": ("-s", 1024), "as": ("-v", 1024)}
+
+
+def shell_wrapper(rlimits: dict[str, int], stdin: bool) -> list[str]:
+    """``/bin/sh -c '…; exec "$@"' sh`` + the job's argv: sets the limits
+    (a limit the shell cannot set fails the job, never runs it unlimited) and
+    redirects stdin; ``exec`` keeps the job's own program as PID 1, so
+    signals reach it unchanged."""
+    steps = [f"ulimit {_ULIMIT[name][0]} {value // _ULIMIT[name][1]}" for name, value in sorted(rlimits.items())]
+    steps.append('exec "$@"' + (f" < {STDIN_MOUNT}" if stdin else ""))
+    return ["/bin/sh", "-c", " && ".join(steps), "sh"]
+
+
+STDIN_WRAPPER = shell_wrapper({}, stdin=True)
+
+
+def wrapped(args: list[str]) -> bool:
+    """Whether a container's argv starts with the tracker's shell wrapper."""
+    return len(args) > 3 and args[0] == "/bin/sh" and args[1] == "-c" and args[2].endswith(
+        ('exec "$@"', f'exec "$@" < {STDIN_MOUNT}')) and args[3] == "sh"
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SEPARATORS = re.compile(r"[._-]{2,}")
@@ -31,16 +54,10 @@ def _unsupported(template: JobTemplate) -> list[str]:
     found = []
     if template.email or template.email_on_started or template.email_on_terminated:
         found.append("email")
-    if template.stage_in_files or template.stage_out_files:
-        found.append("stage_in_files/stage_out_files")
     if template.reservation_id:
         found.append("reservation_id")
     if template.queue_name:
         found.append("queue_name")
-    if (template.min_slots or 1) > 1 or (template.max_slots or 1) > 1:
-        found.append("min_slots/max_slots above 1")
-    if template.resource_limits:
-        found.append("resource_limits")
     if template.start_time or template.deadline_time:
         found.append("start_time/deadline_time")
     host = socket.gethostname()
@@ -88,11 +105,13 @@ def validate(template: JobTemplate) -> str:
         raise InvalidArgumentError(str(exc)) from exc
 
 
-def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig]) -> list[str] | None:
+def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig],
+                 rlimits: dict[str, int] | None = None) -> list[str] | None:
     """The job's argv; ``None`` leaves the image default to containerd.
 
     remote_command + args when a command is set; else args replace the
     image's Cmd with its Entrypoint kept; else the image's own default.
+    ``rlimits`` (and an input file) wrap it in the image's shell.
     """
     if template.remote_command is not None:
         args: list[str] | None = [template.remote_command, *template.args]
@@ -100,13 +119,13 @@ def process_args(template: JobTemplate, image_config: Callable[[], ImageConfig])
         args = [*image_config().entrypoint, *template.args]
     else:
         args = None
-    if template.input_path is not None:
+    if template.input_path is not None or rlimits:
         if args is None:
             config = image_config()
             args = [*config.entrypoint, *config.cmd]
         if not args:
             raise InvalidArgumentError("the image defines no command and the template gives none")
-        args = [*STDIN_WRAPPER, *args]
+        args = [*shell_wrapper(rlimits or {}, stdin=template.input_path is not None), *args]
     return args
 
 
@@ -132,22 +151,6 @@ def make_key(job_name: str | None, token: str) -> str:
     return f"{slug or 'job'}-{token}"
 
 
-def expand_path(path: str, index: int | None) -> Path:
-    """A host path with DRMAA2 placeholders expanded, made absolute.
-
-    A leading ``host:`` or ``:`` (DRMAA2's ``[hostname]:path``) is dropped.
-    """
-    host, sep, rest = path.partition(":")
-    if sep and "/" not in host and host in ("", socket.gethostname(), "localhost"):
-        path = rest
-    path = path.replace("$DRMAA2_HOME_DIR$", os.path.expanduser("~"))
-    path = path.replace("$DRMAA2_WORKING_DIR$", os.getcwd())
-    path = path.replace("$DRMAA2_INDEX$", "" if index is None else str(index))
-    if not path:
-        raise InvalidArgumentError("empty path")
-    return Path(path).absolute()
-
-
 @dataclass
 class Plan:
     spec: ContainerSpec
@@ -157,6 +160,12 @@ class Plan:
     hold: bool
     #: Output files to create before the job starts.
     files: list[Path] = field(default_factory=list)
+    #: (uid, gid) the job runs as on the host, if known: its files are given to it.
+    owner: tuple[int, int] | None = None
+
+    @property
+    def wrapped(self) -> bool:
+        return self.spec.args is not None and wrapped(self.spec.args)
 
 
 def plan(
@@ -171,8 +180,10 @@ def plan(
     image_config: Callable[[], ImageConfig],
     index: int | None = None,
     array: str | None = None,
+    native_rlimits: frozenset[str] = frozenset(),
 ) -> Plan:
     """Everything needed to create the job, nothing created yet."""
+    res = resources(template, index)
     stdout = expand_path(template.output_path, index) if template.output_path else state.default_output(key)
     if template.join_files:
         stderr = stdout
@@ -208,20 +219,31 @@ def plan(
         labels[L.ARRAY] = array
     if template.submit_as_hold:
         labels[L.HOLD] = "true"
+    if res.wallclock_seconds is not None:
+        labels[L.WALLCLOCK] = str(res.wallclock_seconds)
+        labels[L.LIMITED] = "true"
     log_uri = output.log_uri(key, stdout, stderr)
     if log_uri is not None:
         labels[L.LOG_URI] = log_uri
     _check_label_sizes(labels)
     labels.update(L.encode_template(template))
     mounts = [Mount(source=str(stdin), destination=STDIN_MOUNT, read_only=True)] if stdin else []
+    if any(m.destination.startswith("/.containerd-tracker") for m in res.mounts):
+        raise InvalidArgumentError("stage_in_files/stage_out_files: /.containerd-tracker is the tracker's own")
+    shell_limits = {k: v for k, v in res.rlimits.items() if k not in native_rlimits}
     spec = ContainerSpec(
         id=key,
         image=image,
-        args=process_args(template, image_config),
+        args=process_args(template, image_config, shell_limits),
         env=env,
         cwd=template.working_directory,
         labels=labels,
-        mounts=mounts,
+        mounts=mounts + res.mounts,
+        network=res.network,
+        user=res.user,
+        memory_bytes=res.memory_bytes,
+        cpus=res.cpus,
+        rlimits={k: v for k, v in res.rlimits.items() if k in native_rlimits},
     )
     return Plan(
         spec=spec,
@@ -229,5 +251,6 @@ def plan(
         log_uri=log_uri,
         hold=template.submit_as_hold,
         files=sorted({stdout, stderr}),
+        owner=host_owner(res.user) if res.user else None,
     )
 

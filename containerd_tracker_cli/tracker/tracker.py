@@ -25,6 +25,7 @@ from ..records.statedir import StateDir, default_state_dir
 from ..runner import Runner, RunnerError
 from . import waiting
 from .control import Controller
+from .deadlines import Deadlines
 from .images import PULL_POLICIES, Images
 from .launch import Launcher
 from .observation import Observer, check_id
@@ -114,6 +115,9 @@ class ContainerdJobTracker(JobTracker):
         self._control = Controller(self.backend, self.state, self._observer, self._launcher, output,
                                    lambda *args: self.wait(*args), terminate_grace, self._throttle.lock,
                                    self._ensure_driver)
+        self._deadlines = Deadlines(self.state, self.runner, self._observer, self._control.kill,
+                                    lambda: self.backend.list_container_ids({L.LIMITED: "true"}))
+        self._observer.on_limited = self._ensure_keeper
 
     @property
     def session_name(self) -> str:
@@ -154,7 +158,13 @@ class ContainerdJobTracker(JobTracker):
         from . import submission
 
         image = self._images.resolve(submission.validate(template))
-        return self._launcher.submit(template, image)
+        job_id = self._launcher.submit(template, image)
+        self._keep_limits(template)
+        return job_id
+
+    def _keep_limits(self, template: JobTemplate) -> None:
+        if any(key.strip().upper() == "WALLCLOCK_TIME" for key in template.resource_limits):
+            self._ensure_keeper()
 
     def add_array_job(
         self,
@@ -189,7 +199,9 @@ class ContainerdJobTracker(JobTracker):
         image = self._images.resolve(submission.validate(template))
         indices = range(begin, end + 1, step)
         if not 0 < max_parallel < len(indices):
-            return json.dumps(self._launcher.submit_array(template, image, indices, on_submitted))
+            array_id = json.dumps(self._launcher.submit_array(template, image, indices, on_submitted))
+            self._keep_limits(template)
+            return array_id
         key = f"array-{self.runner.unique_token()}"
         ids = self._launcher.submit_array(template, image, indices, on_submitted, array=key)
         try:
@@ -200,6 +212,7 @@ class ContainerdJobTracker(JobTracker):
             self._launcher.discard(ids)
             self._throttle.forget(key)
             raise
+        self._keep_limits(template)
         return json.dumps(ids)
 
     # ------------------------------------------------------------ throttled arrays
@@ -218,6 +231,27 @@ class ContainerdJobTracker(JobTracker):
             self._throttle.ensure_driver(key, self._connection())
         except (OSError, RunnerError, NotImplementedError) as exc:
             log.warning("cannot start the driver of array %s (its queued tasks wait): %s", key, exc)
+
+    def _ensure_keeper(self) -> None:
+        """Make sure the deadline keeper runs (see :mod:`.deadlines`)."""
+        if self.backend.name not in registry.BACKENDS or self._deadlines.keeper_pid() is not None:
+            return
+        try:
+            self._deadlines.ensure_keeper(self._connection())
+        except (OSError, RunnerError, NotImplementedError) as exc:
+            log.warning("cannot start the deadline keeper (wallclock limits wait for it): %s", exc)
+
+    def keep_deadlines(self, lock_fd: int | None = None) -> None:
+        """Be the deadline keeper of this namespace, for every session's jobs
+        (what ``containerd-tracker keep-deadlines`` runs)."""
+        self._observer.session_name = None
+        self._observer.on_limited = None
+        if self._deadlines.keep(lock_fd):
+            self._ensure_keeper()
+
+    def deadline_keeper(self) -> int | None:
+        """The deadline keeper's pid (``None``: none runs)."""
+        return self._deadlines.keeper_pid()
 
     def drive_array(self, key: str, lock_fd: int | None = None) -> None:
         """Be the driver of a throttled array until every task is started

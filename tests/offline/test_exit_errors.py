@@ -11,6 +11,7 @@ from containerd_tracker_cli.backends.base import EventStream, TaskDeletion
 from containerd_tracker_cli.backends.errors import BackendError, TaskNotFound
 from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
+from containerd_tracker_cli.backends.ctr.parsers import Usage
 from containerd_tracker_cli.records import labels as L
 from containerd_tracker_cli.backends.ctr.exits import ExitRecorder
 from containerd_tracker_cli.records.labels import ExitRecord
@@ -39,7 +40,7 @@ def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Ev
 @pytest.fixture
 def backend(mocker):
     backend = mocker.create_autospec(CtrBackend, instance=True)
-    backend.task_cpu_ns.return_value = 5_000_000
+    backend.task_usage.return_value = Usage(5_000_000, 0)
     backend.task_exits.return_value = {}
     backend.delete_tasks.return_value = TaskDeletion({}, {})
     # The probe is ctr's real mechanism, run over the mocked calls.
@@ -68,6 +69,14 @@ def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backe
     calls = [c[0] for c in backend.method_calls if c[0] in ("set_labels", "delete_tasks")]
     assert calls == ["set_labels", "delete_tasks"]  # a crash between them loses nothing
     backend.set_labels.assert_called_once_with("j1", record.to_labels())
+
+
+def test_an_oom_killed_job_is_recorded_so(backend):
+    backend.task_exits.return_value = {"j1": stopped("j1", 137), "j2": stopped("j2", 1)}
+    backend.task_usage.return_value = Usage(5_000_000, 1)  # both cgroups counted an OOM kill
+    records = ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
+    assert records["j1"].oom_killed and records["j1"].to_labels()["containerd-tracker/oom-killed"] == "true"
+    assert not records["j2"].oom_killed  # it survived a killed child and chose its own status
 
 
 def test_a_shim_that_cannot_be_asked_still_gives_the_status_from_ctrs_delete_warning(backend):

@@ -197,15 +197,27 @@ class CtrBackend(CliBackend):
         return task if task.status == TaskStatus.STOPPED and task.container_id == container_id else None
 
     def task_cpu_ns(self, container_id: str) -> int | None:
+        usage = self.task_usage(container_id)
+        return usage.cpu_ns if usage is not None else None
+
+    def task_usage(self, container_id: str) -> parsers.Usage | None:
+        """CPU time and OOM kills of the task's cgroup (also of a stopped,
+        not yet deleted task); ``None`` when the task or its cgroup is gone."""
         argv = self.commands.metrics(container_id)
         done = self._run(argv, allow_failure=True)
         if done.exit_code != 0:
-            return None  # the task is gone or the runtime keeps no cgroup
-        return parsers.parse_cpu_ns(argv, done.stdout)
+            return None
+        return parsers.parse_usage(argv, done.stdout)
 
     # -- changes --------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> str:
         self._refuse_what_ctr_would_trim(spec)
+        if spec.user and self._client_version() < (1, 7):
+            from ...drmaa2.errors import UnsupportedAttributeError
+
+            raise UnsupportedAttributeError(
+                f"extension 'user': ctr {'.'.join(map(str, self._client_version()))} cannot set a container's "
+                "user (ctr 1.7 and later can, and so can docker and nerdctl)")
         self._run(self.commands.create(spec))
         return spec.id  # ctr takes the ID it is given
 

@@ -8,6 +8,9 @@ from typing import Iterable, Mapping
 from ..csvfields import csv_field
 from ..models import ContainerSpec
 
+#: The CFS period a CPU quota is given in (docker's): 100 ms.
+CPU_PERIOD_US = 100_000
+
 
 def filter_value(value: str) -> str:
     """Quote a value for a containerd filter expression."""
@@ -76,6 +79,14 @@ class CtrCommands:
         argv += [f"--env={key}={value}" for key, value in spec.env.items()]
         if spec.cwd:
             argv.append(f"--cwd={spec.cwd}")
+        if spec.network == "host":
+            argv.append("--net-host")
+        if spec.user:
+            argv.append(f"--user={spec.user}")  # ctr 1.7 and later (the backend checks)
+        if spec.memory_bytes:
+            argv.append(f"--memory-limit={spec.memory_bytes}")
+        if spec.cpus:
+            argv += [f"--cpu-quota={round(spec.cpus * CPU_PERIOD_US)}", f"--cpu-period={CPU_PERIOD_US}"]
         for mount in spec.mounts:
             options = "rbind:ro" if mount.read_only else "rbind:rw"
             # ctr reads --mount as one CSV record: quote fields a path could break.

@@ -28,7 +28,7 @@ import logging
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ...drmaa2.errors import DrmaaError, JobNotFoundError
-from ...records.labels import ExitRecord, folder_of
+from ...records.labels import ExitRecord, folder_of, oom_killed
 from ...records.statedir import StateDir
 from ..base import ExitKeeping, Observed
 from ..errors import ContainerNotFound
@@ -101,7 +101,9 @@ class ExitRecorder:
         results: dict[str, ExitRecord | None] = {}
         problem: DrmaaError | None = None
         for cid, task in tasks.items():
-            record = ExitRecord(task.exit_status or 0, task.exited_at, self.backend.task_cpu_ns(cid))
+            usage = self.backend.task_usage(cid)
+            record = ExitRecord(task.exit_status or 0, task.exited_at, usage.cpu_ns if usage else None,
+                                oom_killed=oom_killed(task.exit_status or 0, usage.oom_kills if usage else 0))
             try:
                 self.backend.set_labels(cid, record.to_labels())
                 results[cid] = record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from ..errors import CliParseError
 from ..models import ContainerInfo, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
@@ -142,16 +142,37 @@ def parse_missing_containers(err: str) -> set[str]:
 
 def parse_cpu_ns(argv: Sequence[str], out: str) -> int | None:
     """CPU time from ``ctr tasks metrics --format json`` (cgroup v1 or v2)."""
+    return parse_usage(argv, out).cpu_ns
+
+
+class Usage(NamedTuple):
+    """What a task's cgroup says of it."""
+
+    cpu_ns: int | None
+    #: Processes the kernel killed for exceeding the memory limit.
+    oom_kills: int
+
+
+def parse_usage(argv: Sequence[str], out: str) -> Usage:
+    """CPU time and OOM kills from ``ctr tasks metrics --format json``
+    (cgroup v1: ``cpu.usage.total`` ns, ``memory_oom_control.oom_kill``;
+    v2: ``cpu.usage_usec``, ``memory_events.oom_kill``)."""
     data = _json(argv, out)
-    cpu = data.get("cpu") if isinstance(data, dict) else None
-    if not isinstance(cpu, dict):
-        return None
-    usage = cpu.get("usage")
-    if isinstance(usage, dict) and _is_int(usage.get("total")):
-        return usage["total"]  # cgroup v1: nanoseconds
-    if _is_int(cpu.get("usage_usec")):
-        return cpu["usage_usec"] * 1000  # cgroup v2: microseconds
-    return None
+    if not isinstance(data, dict):
+        return Usage(None, 0)
+    cpu, cpu_ns = data.get("cpu"), None
+    if isinstance(cpu, dict):
+        usage = cpu.get("usage")
+        if isinstance(usage, dict) and _is_int(usage.get("total")):
+            cpu_ns = usage["total"]
+        elif _is_int(cpu.get("usage_usec")):
+            cpu_ns = cpu["usage_usec"] * 1000
+    kills = 0
+    for key in ("memory_oom_control", "memory_events"):
+        section = data.get(key)
+        if isinstance(section, dict) and _is_int(section.get("oom_kill")):
+            kills = max(kills, section["oom_kill"])
+    return Usage(cpu_ns, kills)
 
 
 def _is_int(value: Any) -> bool:

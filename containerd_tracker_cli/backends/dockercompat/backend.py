@@ -47,6 +47,8 @@ class DockerCompatBackend(CliBackend):
     not_found = _MISSING
     unreachable = _UNREACHABLE
     mutable_labels = False
+    #: What ``--ulimit`` of docker 20.10 and nerdctl know (not ``as``: VIRTUAL_MEMORY goes to the shell).
+    native_rlimits = frozenset({"core", "cpu", "data", "fsize", "nofile", "stack"})
 
     def __init__(self, runner: Runner, flavour: str, address: str, namespace: str, *,
                  executable: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:

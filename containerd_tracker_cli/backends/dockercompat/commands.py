@@ -36,14 +36,22 @@ class DockerCompatCommands:
         return [*self.base(), "container", "inspect", *names]
 
     def create(self, spec: ContainerSpec) -> list[str]:
-        # --network none: a job gets loopback only, as with ctr.
-        argv = [*self.base(), "container", "create", "--name", spec.id, "--network", "none"]
+        # --network none (the default): a job gets loopback only, as with ctr.
+        argv = [*self.base(), "container", "create", "--name", spec.id, "--network", spec.network]
         for key, value in spec.labels.items():
             argv += ["--label", f"{key}={value}"]
         for key, value in spec.env.items():
             argv += ["--env", f"{key}={value}"]
         if spec.cwd:
             argv += ["--workdir", spec.cwd]
+        if spec.user:
+            argv += ["--user", spec.user]
+        if spec.memory_bytes:
+            argv += ["--memory", str(spec.memory_bytes)]
+        if spec.cpus:
+            argv += ["--cpus", f"{spec.cpus:g}"]
+        for name, value in sorted(spec.rlimits.items()):
+            argv += ["--ulimit", f"{name}={value}:{value}"]
         for mount in spec.mounts:
             # --mount is a CSV record (a path may hold ',' or ':'), unlike --volume.
             fields = ["type=bind", f"source={mount.source}", f"target={mount.destination}"]

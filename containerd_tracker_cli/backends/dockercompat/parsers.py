@@ -142,6 +142,7 @@ def _inspected(item: dict[str, Any]) -> Inspected:
             status=status,
             exit_status=int(state.get("ExitCode") or 0) if stopped else None,
             exited_at=parse_go_time(state.get("FinishedAt")) if stopped else None,
+            oom_killed=stopped and state.get("OOMKilled") is True,
         )
     path = item.get("Path") or ""
     args = [str(a) for a in (item.get("Args") or [])]
