@@ -332,32 +332,9 @@ def cmd_drive_array(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """Each state change of any DRMAA2 job of the namespace, one line as it
-    happens, until interrupted (DRMAA2's event notification)."""
-    import json
-    import signal
-    import threading
+    from .watch import watch
 
-    from ..tracker.notifier import StateNotifier
-
-    def tell(note: Any) -> None:
-        if args.json:  # JSON lines
-            line = json.dumps({"id": note.job_id, "session": note.session_name, "state": str(note.job_state)})
-        else:
-            line = f"{note.job_id}\t{note.session_name}\t{note.job_state}"
-        print(line, flush=True)
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))  # ends the subscription too
-    tracker = _settings(args).monitor()
-    notifier = StateNotifier(tracker, tell)
-    notifier.start()
-    sys.stderr.write(f"watching the jobs of namespace {tracker.namespace!r} (Ctrl-C ends)\n")
-    sys.stderr.flush()
-    try:
-        threading.Event().wait()  # until SIGINT or SIGTERM
-    finally:
-        notifier.stop()
-    return EXIT_OK
+    return watch(_settings(args).monitor(), as_json=args.json)
 
 
 def cmd_keep_deadlines(args: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ class Capability(enum.Enum):
         raise ValueError(f"unknown DRMAA2 capability {value!r}")
 
 
-#: What containerd-tracker offers: max_parallel in job arrays, event callbacks.
-#: Reservations, e-mail, staging, deadlines and multi-slot jobs are not offered.
-SUPPORTED = frozenset({Capability.BULK_JOBS_MAXPARALLEL, Capability.CALLBACK})
+#: What containerd-tracker offers: max_parallel in job arrays, event callbacks,
+#: staging (bind mounts), max_slots (a CPU quota). Reservations, e-mail,
+#: deadlines and accounting IDs are not offered.
+SUPPORTED = frozenset({Capability.BULK_JOBS_MAXPARALLEL, Capability.CALLBACK, Capability.JT_STAGING,
+                       Capability.JT_MAXSLOTS})

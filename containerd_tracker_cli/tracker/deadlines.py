@@ -7,11 +7,12 @@ detached; pid in ``deadlines/<ns>/keeper.pid``, log ``keeper.log``) lists
 the limited jobs, kills each one (SIGKILL, a hard limit like Grid Engine's
 ``h_rt``) its limit after it started, marks why in its folder, and sleeps
 until the next deadline (at most a few seconds). It ends by itself once no
-limited job is left unfinished. Submitting a limited job starts it; any
-tracker read that sees a limited job running with no keeper starts another,
-so a killed keeper costs lateness, never a limit. The limit counts from the
-dispatch time (the pid file's mtime, else the task's start), so time spent
-queued or held does not count.
+limited job with a known start is running or suspended. Submitting or
+starting a limited job (a release, a throttled array's driver) starts it,
+and so does any tracker read that sees a limited job running with no
+keeper: a killed keeper makes limits late until then. The limit counts from
+the dispatch time (the pid file's mtime, else the task's start), so time
+spent queued or held does not count.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 KEEPER_POLL = 2.0
 #: Why a job ended, as its info says it (sub-state and ``limit_exceeded``).
 WALLCLOCK_EXCEEDED = "WALLCLOCK_TIME"
-_UNFINISHED = (JobState.QUEUED, JobState.QUEUED_HELD, JobState.RUNNING, JobState.SUSPENDED)
+_RUNNING = (JobState.RUNNING, JobState.SUSPENDED)
 
 
 def deadline_of(job: Snapshot, state: StateDir) -> float | None:
@@ -71,10 +72,10 @@ class Deadlines:
     # ------------------------------------------------------------ the keeper
     def keeper_pid(self) -> int | None:
         """The running keeper's pid (``None``: none runs)."""
-        lock = self.folder / "keeper.lock"
-        if not lock.exists():
-            return None
-        fd = os.open(lock, os.O_RDWR)
+        try:
+            fd = os.open(self.folder / "keeper.lock", os.O_RDWR)
+        except OSError:
+            return None  # never started here
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return None  # free: nobody keeps it
@@ -92,10 +93,14 @@ class Deadlines:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.folder / "keeper.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None  # one runs
+            for attempt in range(3):  # a probe (keeper_pid) holds it for an instant
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if attempt == 2:
+                        return None  # one runs
+                    time.sleep(0.01)
             (self.folder / "keeper.pid").unlink(missing_ok=True)
             argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "keep-deadlines",
                     f"--lock-fd={fd}"]
@@ -121,7 +126,7 @@ class Deadlines:
             log.info("keeper %d starts", os.getpid())
             while (pause := self.round()) is not None:
                 time.sleep(pause)
-            log.info("no limited job left unfinished; the keeper ends")
+            log.info("no limited job left running; the keeper ends")
         finally:
             pid_file.unlink(missing_ok=True)
             os.close(lock_fd)
@@ -129,29 +134,31 @@ class Deadlines:
 
     def round(self, *, act: bool = True) -> float | None:
         """Terminate what is past its deadline; return how long to sleep
-        (``None``: nothing left to keep)."""
+        (``None``: nothing left to keep: no limited job with a known start
+        runs; one started later starts a keeper again)."""
         try:
             jobs = self.observer.many(self.list_limited(), missing_ok=True, notify=False)
         except DrmaaError as exc:
             log.warning("cannot read the limited jobs (%s); trying again", exc)
             return KEEPER_POLL
-        unfinished = [job for job in jobs.values() if job.state in _UNFINISHED]
-        if not unfinished:
+        deadlines = {job.id: (job, deadline) for job in jobs.values()
+                     if job.state in _RUNNING and (deadline := deadline_of(job, self.state)) is not None}
+        if not deadlines:
             return None
         now = time.time()
         pause = KEEPER_POLL
-        for job in unfinished:
-            deadline = deadline_of(job, self.state)
-            if deadline is None:
-                continue
+        for job, deadline in deadlines.values():
             if deadline > now:
                 pause = min(pause, deadline - now)
-            elif act and job.state in (JobState.RUNNING, JobState.SUSPENDED):
+            elif act:
                 self._end(job)
         return max(pause, 0.05)
 
     def _end(self, job: Snapshot) -> None:
         log.info("job %s reached its wallclock limit of %s s; killing it", job.id, job.info.labels[L.WALLCLOCK])
+        # Marked first, so whoever reads the exit reads why; it counts only
+        # with the status of a SIGKILL (a job that ended by itself meanwhile
+        # keeps its own status and sub-state).
         self.state.mark_limit(job.folder, WALLCLOCK_EXCEEDED)
         try:
             self.kill(job)

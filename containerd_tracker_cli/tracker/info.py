@@ -68,7 +68,7 @@ def job_info(job: Snapshot, backend: ContainerBackend, state: StateDir, *, cpu_t
     if job.exit is not None and job.exit.oom_killed:
         extension["oom_killed"] = "true"
     extension.update(_resources(labels))
-    if job.exit is not None and (limit := state.limit_hit(job.folder)):
+    if job.exit is not None and job.exit.exit_status == 137 and (limit := state.limit_hit(job.folder)):
         extension["limit_exceeded"] = limit
     if L.ARRAY_INDEX in labels:
         extension["task_id"] = labels[L.ARRAY_INDEX]

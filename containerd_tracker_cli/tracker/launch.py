@@ -41,6 +41,9 @@ class Launcher:
     images: Images
     session_name: str
     job_owner: str
+    #: Told when a job with a wallclock limit starts after its submission
+    #: (released, or started by a throttled array's driver): the keeper must run.
+    on_limited_start: Callable[[], None] | None = None
 
     def submit(self, template: "JobTemplate", image: ImageRecord, index: int | None = None, *,
                array: str | None = None) -> str:
@@ -82,10 +85,12 @@ class Launcher:
                     raise InvalidArgumentError(f"cannot write output file {str(path)!r}: {exc.strerror}") from exc
                 if not existed:
                     made.append(path)
-                    if plan.owner is not None:  # the job's user reads what it wrote
-                        os.chown(path, *plan.owner)
-            if plan.owner is not None:
-                os.chown(self.state.job_dir(key), *plan.owner)
+                    if plan.owner is not None and os.geteuid() == 0:  # the job's user reads what it wrote
+                        try:
+                            os.chown(path, *plan.owner)
+                        except OSError as exc:
+                            raise InvalidArgumentError(
+                                f"cannot give output file {str(path)!r} to uid {plan.owner[0]}: {exc.strerror}") from exc
             job_id = self.backend.create_container(plan.spec)
             if not plan.hold and array is None:
                 self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
@@ -126,6 +131,8 @@ class Launcher:
         output = self.state.default_output(job.folder)
         log_uri = job.info.labels.get(L.LOG_URI) or self.output.log_uri(job.folder, output, output)
         self.start(job.id, job.folder, log_uri, wrapped=submission.wrapped(job.info.args))
+        if job.info.labels.get(L.LIMITED) == "true" and self.on_limited_start is not None:
+            self.on_limited_start()
 
     def record_unstarted(self, job: Snapshot, record: ExitRecord) -> None:
         """How a job that never ran ended (terminated while queued, or it could

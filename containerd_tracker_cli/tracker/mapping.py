@@ -30,9 +30,9 @@ def map_state(task: TaskRecord | None, exit: ExitRecord | None, *, held: bool = 
     """
     if exit is not None:
         ended = JobState.DONE if exit.exit_status == 0 else JobState.FAILED
-        if exit.oom_killed:
-            return ended, OOM_KILLED
-        return ended, (f"{limit}-exceeded" if limit else TaskStatus.STOPPED.value)
+        if limit and exit.exit_status == 137:  # the tracker's SIGKILL at the limit
+            return ended, f"{limit}-exceeded"
+        return ended, (OOM_KILLED if exit.oom_killed else TaskStatus.STOPPED.value)
     if task is None:
         if held:
             return JobState.QUEUED_HELD, "held"

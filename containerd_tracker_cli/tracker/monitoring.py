@@ -18,7 +18,7 @@ class MonitoringTracker(ContainerdJobTracker):
         super().__init__(MONITORING, **kwargs)
         self._observer.session_name = None  # every session's jobs
         self._observer.on_queued_array = None  # starts no driver either
-        self._observer.on_limited = None  # nor the deadline keeper
+        self._observer.on_limited = self._launcher.on_limited_start = None  # nor the deadline keeper
 
     def list_jobs(self) -> list[str]:
         """Every DRMAA2 job of the namespace, whatever its session: one call."""

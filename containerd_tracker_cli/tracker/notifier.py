@@ -17,7 +17,7 @@ import time
 from typing import Callable, Iterable
 
 from ..backends.base import EventStream
-from ..drmaa2.errors import DrmaaError
+from ..drmaa2.errors import DrmaaError, JobNotFoundError
 from ..drmaa2.events import DrmaaEvent, Notification
 from ..drmaa2.states import JobState
 from .monitoring import MonitoringTracker
@@ -102,7 +102,10 @@ class StateNotifier:
         """Re-read the jobs named (``None``: all); tell what changed."""
         jobs = set(self._tracker.list_jobs())
         targets = jobs if named is None else jobs & set(named)
-        seen = self._tracker.overview(sorted(targets)) if targets else {}
+        try:
+            seen = self._tracker.overview(sorted(targets)) if targets else {}
+        except JobNotFoundError:
+            return  # deleted while being read (a reaper at work): the next read sees the rest
         first = self._known is None
         known = self._known if self._known is not None else {}
         for job_id in [j for j in known if j not in jobs]:  # deleted

@@ -145,6 +145,7 @@ class Observer:
                         if s.state == JobState.QUEUED and s.info.labels.get(L.ARRAY)}:
                 self.on_queued_array(key)
         if notify and self.on_limited is not None and any(
-                s.info.labels.get(L.LIMITED) == "true" and s.state not in TERMINAL_STATES for s in snapshots.values()):
+                s.info.labels.get(L.LIMITED) == "true" and s.state in (JobState.RUNNING, JobState.SUSPENDED)
+                for s in snapshots.values()):
             self.on_limited()
         return snapshots

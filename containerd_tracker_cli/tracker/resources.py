@@ -34,7 +34,7 @@ NETWORKS = ("none", "host")
 #: A CFS period of 100 ms, docker's: ``cpus`` × this is the quota.
 CPU_PERIOD_US = 100_000
 
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[bkmgt]?)i?b?", re.IGNORECASE)
+_SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[bkmgt]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _USER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?")
 
@@ -53,18 +53,22 @@ class Resources:
 
 def parse_size(text: str, what: str) -> int:
     """Bytes from docker's size grammar: ``512m``, ``1g``, ``1.5G``, ``1048576``."""
-    match = _SIZE.fullmatch(text.strip())
+    match = _SIZE.fullmatch(text.strip()) if len(text) < 40 else None
     if not match:
         raise InvalidArgumentError(f"{what}: not a size: {text!r} (e.g. 512m, 2g, 1048576)")
     size = int(float(match["number"]) * _UNITS[match["unit"].lower()])
-    if size <= 0:
-        raise InvalidArgumentError(f"{what} must be more than 0, got {text!r}")
+    if not 0 < size <= 2**60:
+        raise InvalidArgumentError(f"{what} must be more than 0 and at most an exbibyte, got {text!r}")
     return size
 
 
+#: Above any real limit (2^50 KiB is an exbibyte, 2^50 s 35 million years).
+_MAX = 2**50
+
+
 def _count(text: str, what: str) -> int:
-    if not isinstance(text, str) or not text.strip().isdigit():
-        raise InvalidArgumentError(f"{what}: expected a whole number, got {text!r}")
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,16}", text.strip()) or int(text) > _MAX:
+        raise InvalidArgumentError(f"{what}: expected a whole number up to {_MAX}, got {text!r}")
     return int(text)
 
 
@@ -128,22 +132,14 @@ def resources(template: JobTemplate, index: int | None = None) -> Resources:
 
 
 def host_owner(user: str) -> tuple[int, int] | None:
-    """(uid, gid) on the host of a job's ``user``: numbers as they are (a
-    missing gid is the uid's); names as the host knows them, else ``None``
-    (the name is the image's: its files stay the tracker's)."""
-    import grp
-    import pwd
-
+    """(uid, gid) to give a job's new output files to: only for a numeric
+    ``uid[:gid]`` (a missing gid is the uid's). A name is the image's, not
+    the host's: a host account of that name may be someone else."""
     name, _, group = user.partition(":")
-    try:
-        uid = int(name) if name.isdigit() else pwd.getpwnam(name).pw_uid
-        if group:
-            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
-        else:
-            gid = pwd.getpwuid(uid).pw_gid if not name.isdigit() else uid
-    except (KeyError, OverflowError):
+    if not re.fullmatch(r"[0-9]{1,10}", name) or (group and not re.fullmatch(r"[0-9]{1,10}", group)):
         return None
-    return uid, gid
+    uid, gid = int(name), int(group) if group else int(name)
+    return (uid, gid) if uid < 2**32 - 1 and gid < 2**32 - 1 else None
 
 
 def _check_slots(template: JobTemplate) -> None:

@@ -37,6 +37,8 @@ def shell_wrapper(rlimits: dict[str, int], stdin: bool) -> list[str]:
 
 
 STDIN_WRAPPER = shell_wrapper({}, stdin=True)
+#: containerd's default spec: RLIMIT_NOFILE 1024 (soft and hard), and no CAP_SYS_RESOURCE to raise it.
+SHELL_NOFILE_CEILING = 1024
 
 
 def wrapped(args: list[str]) -> bool:
@@ -231,6 +233,10 @@ def plan(
     if any(m.destination.startswith("/.containerd-tracker") for m in res.mounts):
         raise InvalidArgumentError("stage_in_files/stage_out_files: /.containerd-tracker is the tracker's own")
     shell_limits = {k: v for k, v in res.rlimits.items() if k not in native_rlimits}
+    if shell_limits.get("nofile", 0) > SHELL_NOFILE_CEILING:
+        raise InvalidArgumentError(
+            f"resource_limits OPEN_FILES above {SHELL_NOFILE_CEILING}: containerd gives a task a hard limit of "
+            f"{SHELL_NOFILE_CEILING} open files, which the job's shell cannot raise (use docker or nerdctl)")
     spec = ContainerSpec(
         id=key,
         image=image,

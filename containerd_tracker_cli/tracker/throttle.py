@@ -139,7 +139,7 @@ class Throttle:
                 else:
                     active += job.task is not None
             unclaimed = [i for i in record.ids if i not in self._ended and not self._claimed_file(record.key, i).exists()]
-            held = position = 0
+            held = position = retry = 0
             while active < record.max_parallel and position < len(unclaimed):
                 batch = unclaimed[position:position + record.max_parallel - active]
                 position += len(batch)
@@ -155,12 +155,14 @@ class Throttle:
                     elif job.state == JobState.QUEUED and (job.task is None or job.task.status == TaskStatus.CREATED):
                         # Queued — or half-started by a start that died between
                         # creating the task and starting it (nothing of the job ran).
-                        self._start(record.key, job)
-                        active += 1
+                        if self._start(record.key, job):
+                            active += 1
+                        elif not self._claimed_file(record.key, job_id).exists():
+                            retry += 1  # refused this time: the next round tries it again
                     else:  # started before a crash let it be claimed: never start it twice
                         self._claim(record.key, job)
                         active += 1
-            return len(unclaimed) - position + (0 if position >= len(unclaimed) else held)
+            return len(unclaimed) - position + retry + (0 if position >= len(unclaimed) else held)
 
     def _claimed_file(self, key: str, job_id: str) -> Path:
         """A task's claim: the array has started it (or found it ended)."""
@@ -171,29 +173,35 @@ class Throttle:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
 
-    def _start(self, key: str, job: Snapshot) -> None:
-        """Start it, then claim it. A refusal of the job's program records it
-        Failed (127) at once; other refusals are tried again on later rounds,
-        then recorded Failed (126) after START_ATTEMPTS; a daemon that does not
-        answer leaves it unclaimed, to be looked at again, however often."""
+    def _start(self, key: str, job: Snapshot) -> bool:
+        """Start it, then claim it; True when it runs. A refusal of the job's
+        program records it Failed (127) at once; another refusal leaves it
+        unclaimed for a later round (the other tasks go on), and is recorded
+        Failed (126) at the START_ATTEMPTS-th; a daemon that does not answer
+        leaves it unclaimed, however long it takes."""
         if job.task is not None:  # the half-started task: start afresh
             self.state.pid_file(job.folder).unlink(missing_ok=True)  # it reads Queued meanwhile, not lost
             deleted = self.backend.delete_tasks([job.id])
             if set(deleted.failed) - deleted.missing():
                 raise DrmCommunicationError(f"the half-started task of {job.id!r} could not be deleted: "
                                             f"{deleted.failed[job.id]}")
+        started = False
         try:
             self.launcher.start_queued(job)
+            started = True
         except (ProgramNotStartable, UnsupportedAttributeError) as exc:
             log.error("task %s of a throttled array cannot be started: %s", job.id, exc)
             self.launcher.record_unstarted(job, ExitRecord(127, datetime.now(timezone.utc), None))
         except InvalidArgumentError as exc:
-            if self._attempts(key, job.id) < START_ATTEMPTS:
-                raise
+            if (attempt := self._attempts(key, job.id)) < START_ATTEMPTS:
+                log.warning("task %s of a throttled array not started (attempt %d of %d): %s",
+                            job.id, attempt, START_ATTEMPTS, exc)
+                return False
             log.error("task %s of a throttled array failed to start %d times; recorded Failed (%d): %s",
                       job.id, START_ATTEMPTS, NOT_STARTED, exc)
             self.launcher.record_unstarted(job, ExitRecord(NOT_STARTED, datetime.now(timezone.utc), None))
         self._claim(key, job)
+        return started
 
     def _attempts(self, key: str, job_id: str) -> int:
         """Count one more refused start of the task; return the count."""

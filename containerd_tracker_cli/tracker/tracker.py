@@ -118,6 +118,7 @@ class ContainerdJobTracker(JobTracker):
         self._deadlines = Deadlines(self.state, self.runner, self._observer, self._control.kill,
                                     lambda: self.backend.list_container_ids({L.LIMITED: "true"}))
         self._observer.on_limited = self._ensure_keeper
+        self._launcher.on_limited_start = self._ensure_keeper
 
     @property
     def session_name(self) -> str:
@@ -245,7 +246,7 @@ class ContainerdJobTracker(JobTracker):
         """Be the deadline keeper of this namespace, for every session's jobs
         (what ``containerd-tracker keep-deadlines`` runs)."""
         self._observer.session_name = None
-        self._observer.on_limited = None
+        self._observer.on_limited = self._launcher.on_limited_start = None
         if self._deadlines.keep(lock_fd):
             self._ensure_keeper()
 

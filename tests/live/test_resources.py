@@ -87,8 +87,8 @@ def test_a_job_beyond_its_memory_limit_ends_oom_killed(tracker):
     info = tracker.job_info(job_id)
     assert (info.state, info.exit_status) == (JobState.FAILED, 137)
     if tracker.backend.name != "ctr":
-        # The engine may set State.OOMKilled a moment after the exit (its OOM
-        # event can come second); the tracker reads it from every inspect.
+        # The engine may log its oom event a moment after the exit (containerd's
+        # OOM event can come second); the tracker reads it on every read.
         until(lambda: tracker.job_info(job_id).sub_state == "oom-killed", "docker telling the OOM kill", 10)
         info = tracker.job_info(job_id)
     assert info.sub_state == "oom-killed" and info.extension.extension_list["oom_killed"] == "true"
@@ -146,7 +146,7 @@ def test_what_cannot_be_honoured_is_refused_by_name(tracker):
     assert tracker.list_jobs() == []
 
 
-def test_a_job_runs_as_the_user_asked_and_can_read_its_output(tracker, raw, tmp_path):
+def test_a_job_runs_as_the_user_asked_and_its_output_file_is_given_to_it(tracker, raw, tmp_path):
     if raw.backend == "ctr" and _ctr_version(raw) < (1, 7):
         with pytest.raises(UnsupportedAttributeError, match="user"):
             tracker.add_job(template("id", "-u", extension={"extension_list": {"user": "1000:1000"}}))

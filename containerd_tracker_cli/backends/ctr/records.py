@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -60,7 +61,8 @@ class RecordCache:
         costs a later ``ctr containers info``."""
         kept = info.model_copy(update={"labels": {k: v for k, v in info.labels.items() if k not in CHANGING}})
         path = self._path(info.id)
-        tmp = path.with_name(f".{info.id}.{os.getpid()}.tmp")
+        # Per process and thread: a notifier thread may keep the same record.
+        tmp = path.with_name(f".{info.id}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

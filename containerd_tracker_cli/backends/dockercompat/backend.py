@@ -12,6 +12,7 @@ names a job the same way; the readable ``<name>-<token>`` is its name.
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ...runner import Runner
@@ -19,7 +20,7 @@ from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend
 from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
-from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord
+from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord, TaskRecord
 from . import parsers
 from .commands import DockerCompatCommands
 from .flavours import FLAVOURS
@@ -96,8 +97,21 @@ class DockerCompatBackend(CliBackend):
             info = item.info.model_copy(update={"id": asked})
             task = item.task.model_copy(update={"container_id": asked, "started_at": item.started_at}) \
                 if item.task else None
+            if task is not None and task.exit_status == 137 and not task.oom_killed and item.memory_limit:
+                task = task.model_copy(update={"oom_killed": self._oom_logged(asked, task)})
             found[asked] = Observed(info, task)
         return found
+
+    def _oom_logged(self, name: str, task: TaskRecord) -> bool:
+        """Whether the engine logged an ``oom`` event for the container while it
+        ran: asked only of a job with a memory limit that died of SIGKILL,
+        where ``State.OOMKilled`` can be wrong (see Flavour.oom_events)."""
+        if not self.flavour.oom_events or task.started_at is None:
+            return False
+        until = int(time.time())
+        argv = self.commands.oom_events(name, int(task.started_at.timestamp()) - 1, until)
+        done = self._run(argv, allow_failure=True)
+        return done.exit_code == 0 and any(line.strip() for line in done.stdout.splitlines())
 
     def container_info(self, container_id: str) -> ContainerInfo:
         observed = self.observe([container_id])

@@ -50,6 +50,10 @@ class Flavour:
     #: Whether a fresh event stream is known to be live (docker: the replay
     #: covers the gap); otherwise the tracker re-reads more often.
     subscription_provable: bool
+    #: Whether past ``oom`` events can be asked for (``events --since --until``):
+    #: docker 20.10 on containerd 1.7+ may leave ``State.OOMKilled`` false when
+    #: containerd's OOM event comes after the exit, but still logs the event.
+    oom_events: bool = False
 
     def base_argv(self, executable: str, address: str, namespace: str) -> list[str]:
         """The CLI and its global options, the head of every argv."""
@@ -68,6 +72,6 @@ DOCKER = Flavour(
     # The engine replays what it saw in the last seconds before the stream
     # connects, so nothing between "subscribe" and "live" is lost (relative,
     # so the argv is the same every time).
-    replay_window="5s", filters_events=True, subscription_provable=True,
+    replay_window="5s", filters_events=True, subscription_provable=True, oom_events=True,
 )
 FLAVOURS: dict[str, Flavour] = {flavour.name: flavour for flavour in (NERDCTL, DOCKER)}

@@ -59,6 +59,8 @@ class Inspected(BaseModel):
     started_at: datetime | None = None
     name: str = ""
     error: str = ""
+    #: ``HostConfig.Memory``: the memory limit in bytes, 0 for none.
+    memory_limit: int = 0
 
 
 def parse_label_string(text: str) -> dict[str, str]:
@@ -157,7 +159,8 @@ def _inspected(item: dict[str, Any]) -> Inspected:
         user=str(config.get("User") or ""),
     )
     return Inspected(info=info, task=task, started_at=started, name=str(item.get("Name") or "").lstrip("/"),
-                     error=str(state.get("Error") or ""))
+                     error=str(state.get("Error") or ""),
+                     memory_limit=int((item.get("HostConfig") or {}).get("Memory") or 0))
 
 
 def parse_images(argv: Sequence[str], out: str) -> list[ImageRecord]:
