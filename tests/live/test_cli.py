@@ -80,6 +80,25 @@ def test_json_output_is_only_json(cli, tmp_path):
     assert out.read_text() == "1\n/tmp\n"
 
 
+def test_resource_options_reach_the_job_and_its_info(cli, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    job_id = cli("run", "--image", "busybox", "--mount", f"{data}:/data", "--network", "host", "--memory", "64m",
+                 "--cpus", "0.5", "--limit", "OPEN_FILES=64", "--wallclock", "60",
+                 "--", "sh", "-c", "ulimit -n > /data/n").stdout.strip()
+    assert cli("wait", job_id, check=False).returncode == 0
+    assert (data / "n").read_text() == "64\n"
+    [info] = json.loads(cli("--json", "info", job_id).stdout)
+    extension = info["extension"]["extension_list"]
+    assert {k: extension[k] for k in ("network", "memory", "cpus", "limit.OPEN_FILES", "limit.WALLCLOCK_TIME",
+                                      "mounts")} == {"network": "host", "memory": "64m", "cpus": "0.5",
+                                                     "limit.OPEN_FILES": "64", "limit.WALLCLOCK_TIME": "60",
+                                                     "mounts": f"{data}:/data"}
+    bad = cli("run", "--image", "busybox", "--mount", f"{tmp_path}/gone:/data", "--", "true", check=False)
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
+    assert cli("list").stdout.split() == [job_id]
+
+
 def test_errors_are_one_line_on_stderr_with_exit_1(cli):
     done = cli("state", "no-such-job", check=False)
     assert done.returncode == 1

@@ -140,7 +140,7 @@ def test_a_held_task_waits_for_release_then_for_a_slot(make_tracker, tmp_path):
 
 
 @pytest.mark.scale
-@pytest.mark.backends("ctr")
+@pytest.mark.backends("ctr", "docker")
 def test_a_thousand_task_cli_array_outlives_its_killed_driver(make_tracker, tmp_path):
     tracker = make_tracker()
     ids = submit_with_cli(tracker, tmp_path, count=1000, max_parallel=4, seconds=0.1)

@@ -1,9 +1,11 @@
 """docker's and nerdctl's way of getting a job's output into files: the CLI
 keeps the streams (``logs``), and they are copied into the files the
-template names once the job has ended — once, by whichever process claims
-the copy first."""
+template names once the job has ended — once, by whichever process takes
+the copy's lock first."""
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -28,21 +30,23 @@ class CopiedOutput(OutputDelivery):
         return None  # the CLI's own logging keeps the streams
 
     def settle(self, job_id: str, key: str, labels: Mapping[str, str], task_gone: bool) -> None:
-        """Copy what the CLI kept into the job's output files; a failure
-        leaves the claim free, so the next reader copies again."""
+        """Copy what the CLI kept into the job's output files, once. The copy
+        runs under an flock on the job's claim file: a second reader waits for
+        it (so the output is complete before anyone is told the job ended), and
+        a copier that dies mid-way frees it (the next reader copies again — a
+        part it had appended may then appear twice, never go missing)."""
         done = self.state.job_dir(key) / DONE
-        claim = done.with_name(CLAIM)
+        if done.exists():
+            return
         try:
             self.state.make_job_dir(key)
-            if done.exists():
-                return
-            with open(claim, "x"):
-                pass
-        except FileExistsError:  # another process is at it
-            return
+            fd = os.open(done.with_name(CLAIM), os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise InternalError(f"cannot record the output of job {job_id!r}: {exc}") from exc
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if done.exists():
+                return  # copied by the process we waited for
             stdout, stderr = self.backend.read_output(job_id)
             out_path = labels.get(L.STDOUT) or str(self.state.default_output(key))
             err_path = labels.get(L.STDERR) or out_path
@@ -50,10 +54,8 @@ class CopiedOutput(OutputDelivery):
                 out.write(stdout)
             with open(err_path, "a") as err:
                 err.write(stderr)
-            claim.rename(done)  # only now: a failure leaves it to be done again
+            done.touch()  # only now: a failure leaves it to be done again
         except OSError as exc:
-            claim.unlink(missing_ok=True)
             raise InternalError(f"cannot write the output of job {job_id!r}: {exc}") from exc
-        except BaseException:
-            claim.unlink(missing_ok=True)
-            raise
+        finally:
+            os.close(fd)
