@@ -138,6 +138,20 @@ def test_every_recorded_task_delete_gives_exit_codes():
         assert set(codes) | set(failed) == set(ids)
 
 
+#: ``ctr tasks metrics --format json`` of a stopped, OOM-killed task (containerd 1.6.20, cgroup v1,
+#: --memory-limit 16000000, ``dd bs=64M``), as printed on the test machine.
+OOM_V1 = ('{"pids": {}, "cpu": {"usage": {"total": 50181994, "kernel": 40000000, "per_cpu": [48859273, 1322721]}, '
+          '"throttling": {}}, "memory": {"cache": 4096, "usage": {"limit": 15998976, "usage": 28672, "max": 15998976, '
+          '"failcnt": 507}}, "blkio": {}, "memory_oom_control": {"oom_kill": 1}}')
+
+
+def test_metrics_tell_oom_kills_in_cgroup_v1_and_v2():
+    assert parsers.parse_usage(ARGV, OOM_V1) == parsers.Usage(50181994, 1)
+    assert parsers.parse_usage(ARGV, '{"cpu": {"usage_usec": 7}, "memory_events": {"oom_kill": 2}}') == (7000, 2)
+    assert parsers.parse_usage(ARGV, '{"memory_oom_control": {"oom_kill": true}}') == (None, 0)  # not a count
+    assert parsers.parse_usage(ARGV, "[]") == (None, 0)
+
+
 def test_metrics_parse_cgroup_v1_and_v2():
     assert parsers.parse_cpu_ns(ARGV, '{"cpu": {"usage": {"total": 1234}}}') == 1234
     assert parsers.parse_cpu_ns(ARGV, '{"cpu": {"usage_usec": 5}}') == 5000
