@@ -34,7 +34,10 @@ def watch(tracker: "MonitoringTracker", *, as_json: bool) -> int:
     notifier.start()
     sys.stderr.write(f"watching the jobs of namespace {tracker.namespace!r} (Ctrl-C ends)\n")
     sys.stderr.flush()
-    done.wait()
+    # Woken twice a second: a signal the kernel hands to another thread only
+    # runs its Python handler once the main thread runs again.
+    while not done.wait(0.5):
+        pass
     notifier.stop(timeout=2.0)
     sys.stdout.flush()
     os._exit(0)
