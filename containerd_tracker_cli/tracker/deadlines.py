@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -29,6 +28,7 @@ from ..drmaa2.states import JobState
 from ..records import labels as L
 from ..records.statedir import StateDir
 from ..runner import Runner
+from .helpers import spawn_locked
 from .observation import Observer, Snapshot
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,8 @@ class Deadlines:
     def ensure_keeper(self, connection: list[str]) -> int | None:
         """Start the keeper unless one runs; the lock is taken here and handed
         to it, so two callers never start two."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / "keeper.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            for attempt in range(3):  # a probe (keeper_pid) holds it for an instant
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if attempt == 2:
-                        return None  # one runs
-                    time.sleep(0.01)
-            (self.folder / "keeper.pid").unlink(missing_ok=True)
-            argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "keep-deadlines",
-                    f"--lock-fd={fd}"]
-            return self.runner.spawn(argv, log=str(self.folder / "keeper.log"), keep_fd=fd)
-        finally:
-            os.close(fd)
+        return spawn_locked(self.runner, self.folder, "keeper",
+                            lambda fd: [*connection, "keep-deadlines", f"--lock-fd={fd}"])
 
     def keep(self, lock_fd: int | None) -> bool:
         """The keeper's life: until no limited job is unfinished. Returns True

@@ -2,7 +2,6 @@
 process's argv, output files, labels. Pure except for resolving paths."""
 from __future__ import annotations
 
-import os
 import re
 import socket
 from dataclasses import dataclass, field

@@ -26,7 +26,6 @@ import fcntl
 import json
 import logging
 import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..records.labels import ExitRecord
 from ..records.statedir import StateDir
 from ..runner import Runner
+from .helpers import spawn_locked
 from .launch import Launcher, ProgramNotStartable
 from .observation import Observer, Snapshot
 
@@ -239,23 +239,8 @@ class Throttle:
         command line's global options naming daemon, backend and session."""
         if self.load(key) is None:
             return None  # not an array of this state directory (or done and forgotten)
-        folder = self.state.array_dir(key)
-        fd = os.open(folder / "driver.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            for attempt in range(3):  # a status probe (driver_pid) holds it for an instant
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if attempt == 2:
-                        return None  # one runs
-                    time.sleep(0.01)
-            (folder / "driver.pid").unlink(missing_ok=True)  # a dead driver's: never shown as alive
-            argv = [sys.executable, "-m", "containerd_tracker_cli", *connection, "drive-array",
-                    f"--lock-fd={fd}", key]
-            return self.runner.spawn(argv, log=str(folder / "driver.log"), keep_fd=fd)
-        finally:
-            os.close(fd)  # the child holds the lock now (a replay: nobody does)
+        return spawn_locked(self.runner, self.state.array_dir(key), "driver",
+                            lambda fd: [*connection, "drive-array", f"--lock-fd={fd}", key])
 
     def drive(self, key: str, lock_fd: int | None = None) -> bool:
         """The driver's life: fill until nothing is left to start. With
