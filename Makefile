@@ -36,7 +36,7 @@ test-offline:
 ## Re-record fixtures/<backend>/<daemon version>/ from the live daemons (every version).
 record-fixtures:
 	sh scripts/setup.sh test
-	$(PYTHON) -m pytest tests/live/test_scenarios.py tests/live/test_version_drift.py --record-fixtures --containerd-version=$(firstword $(CONTAINERD_VERSIONS))
+	$(PYTHON) -m pytest tests/live/test_scenarios.py tests/live/test_version_drift.py tests/live/test_nerdctl_shapes.py --record-fixtures --containerd-version=$(firstword $(CONTAINERD_VERSIONS))
 	set -e; for v in $(wordlist 2,99,$(CONTAINERD_VERSIONS)); do \
 	  $(PYTHON) -m pytest tests/live/test_scenarios.py tests/live/test_version_drift.py --record-fixtures --containerd-version=$$v --backends=ctr; \
 	done

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Sequence
@@ -111,3 +112,21 @@ class Runner(abc.ABC):
         handed out and a replay hands the same ones back.
         """
         return uuid.uuid4().hex[:12]
+
+    def monotonic(self) -> float:
+        """The clock the tracker's deadlines are measured on. Live it is the
+        real one; a replay moves its own clock on by each wait the recording
+        timed out on instead of sleeping through it, so deadline logic takes
+        the branch it took when recorded, at once."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Pause between retries, on this runner's clock (a replay only
+        moves its clock on)."""
+        time.sleep(max(seconds, 0.0))
+
+    def settled(self, job_id: str, files: Sequence[str]) -> None:
+        """Told once per job when it is first seen ended, its output ``files``
+        complete. Live there is nothing to do; a recording keeps what the
+        files hold and a replay writes it back at the same point, so a test
+        that reads a job's output works offline as it does live."""

@@ -10,12 +10,18 @@ Machine-specific strings (socket paths, the state directory) are stored as
 ``<<name>>`` placeholders and expanded again on replay, so a recording made on
 one machine replays on any other; base64-encoded JSON (job templates) is
 stored readable, so placeholders reach inside it too.
+
+Format 2 adds what each job's output files held when it was first seen ended
+(``files``), written back on replay at the same point; a format 1 recording
+still replays, without them. A wait that timed out when recorded is not slept
+through on replay: the replay's clock (``Runner.monotonic``) moves on instead.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import os
 import re
 import threading
 import time
@@ -25,11 +31,19 @@ from urllib.parse import quote, quote_plus
 
 from .base import Completed, Runner, Stream, StreamClosed
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Formats a replay reads (1: recordings made before output files were kept).
+READABLE_FORMATS = (1, 2)
+#: The largest output file a recording keeps (each file; stored in the JSON).
+MAX_KEPT_FILE = 64 * 1024 * 1024
 
 
 class ReplayMismatch(AssertionError):
     """The code under test asked for something the recording does not hold."""
+
+
+class RecordingError(AssertionError):
+    """Something happened live that a recording cannot keep."""
 
 
 class Cassette:
@@ -40,10 +54,12 @@ class Cassette:
         path: Path,
         interactions: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        format: int = FORMAT_VERSION,
     ) -> None:
         self.path = Path(path)
         self.interactions = interactions or []
         self.meta = meta or {}
+        self.format = format
 
     @classmethod
     def load(cls, path: Path) -> "Cassette":
@@ -52,9 +68,9 @@ class Cassette:
             raise ReplayMismatch(f"no recording at {path}: record it first (see README, 'Recording fixtures')")
         try:
             data = json.loads(path.read_text())
-            if data.get("format") != FORMAT_VERSION:
-                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT_VERSION}")
-            return cls(path, list(data["interactions"]), dict(data.get("meta", {})))
+            if data.get("format") not in READABLE_FORMATS:
+                raise ValueError(f"format {data.get('format')!r}, expected one of {READABLE_FORMATS}")
+            return cls(path, list(data["interactions"]), dict(data.get("meta", {})), data["format"])
         except (ValueError, KeyError, TypeError) as exc:
             raise ReplayMismatch(f"recording {path} is unreadable: {exc}") from exc
 
@@ -74,7 +90,7 @@ class Cassette:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"format": FORMAT_VERSION, "meta": self.meta, "interactions": self.interactions}
+        data = {"format": self.format, "meta": self.meta, "interactions": self.interactions}
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
         tmp.replace(self.path)
@@ -140,6 +156,31 @@ class _Placeholders:
         return _close_base64(text)
 
 
+def _kept_file(path: str, ph: _Placeholders) -> dict[str, Any]:
+    """What ``path`` holds, as a recording keeps it: text with placeholders
+    hidden when that turns back into the very same bytes, else base64."""
+    entry: dict[str, Any] = {"path": ph.hide(path)}
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_KEPT_FILE:
+            raise RecordingError(f"{path} holds {size} bytes; a recording keeps output files of at most "
+                                 f"{MAX_KEPT_FILE} bytes")
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        entry["missing"] = True
+        return entry
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    hidden = ph.hide(text) if text is not None else None
+    if hidden is not None and ph.expand(hidden) == text:
+        entry["text"] = hidden
+    else:
+        entry["base64"] = base64.b64encode(data).decode()
+    return entry
+
+
 class RecordingRunner(Runner):
     """Runs everything through ``inner`` and writes what happened to ``cassette``.
 
@@ -153,6 +194,7 @@ class RecordingRunner(Runner):
         self._ph = _Placeholders(placeholders)
         self._lock = threading.Lock()
         self._stream_count = 0
+        self._settled: set[str] = set()
 
     def _append(self, item: dict[str, Any]) -> None:
         with self._lock:
@@ -193,6 +235,22 @@ class RecordingRunner(Runner):
         self._append({"kind": "token", "value": token})
         return token
 
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+    def settled(self, job_id: str, files: Sequence[str]) -> None:
+        """Keep what the job's output files hold, the first time it is seen ended."""
+        self.inner.settled(job_id, files)
+        with self._lock:
+            if job_id in self._settled:
+                return
+            self._settled.add(job_id)
+        kept = [_kept_file(path, self._ph) for path in dict.fromkeys(files)]
+        self._append({"kind": "files", "job": job_id, "files": kept})
+
 
 class _RecordingStream(Stream):
     def __init__(self, owner: RecordingRunner, inner: Stream, number: int) -> None:
@@ -202,7 +260,7 @@ class _RecordingStream(Stream):
         self.argv = inner.argv
 
     def readline(self, timeout: float) -> str | None:
-        started = time.monotonic()
+        started = self._owner.monotonic()
         try:
             line = self._inner.readline(timeout)
         except StreamClosed as closed:
@@ -216,7 +274,7 @@ class _RecordingStream(Stream):
             )
             raise
         if line is None:
-            waited = round(time.monotonic() - started, 3)
+            waited = round(self._owner.monotonic() - started, 3)
             self._owner._append({"kind": "line", "stream": self._number, "timeout": waited})
         else:
             self._owner._append({"kind": "line", "stream": self._number, "line": self._owner._ph.hide(line)})
@@ -229,11 +287,17 @@ class _RecordingStream(Stream):
 class ReplayRunner(Runner):
     """Serves a cassette back, once each and in order; no process is started."""
 
-    def __init__(self, cassette: Cassette, placeholders: dict[str, str] | None = None) -> None:
+    def __init__(self, cassette: Cassette, placeholders: dict[str, str] | None = None, *,
+                 realtime: bool = False) -> None:
+        """``realtime``: sleep through the waits that timed out when recorded
+        (default: only the replay's clock moves on; see ``monotonic``)."""
         self.cassette = cassette
+        self.realtime = realtime
         self._ph = _Placeholders(placeholders)
         self._position = 0
         self._lock = threading.Lock()
+        self._skipped = 0.0
+        self._settled: set[str] = set()
 
     @property
     def remaining(self) -> int:
@@ -303,6 +367,43 @@ class ReplayRunner(Runner):
         self._check_argv(item, argv, index)
         return None
 
+    def monotonic(self) -> float:
+        """The real clock plus every wait skipped so far."""
+        return time.monotonic() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        if self.realtime:
+            time.sleep(max(seconds, 0.0))
+        else:
+            with self._lock:
+                self._skipped += max(seconds, 0.0)
+
+    def settled(self, job_id: str, files: Sequence[str]) -> None:
+        """Write back what the job's output files held when recorded."""
+        if self.cassette.format < 2:
+            return  # recorded before files were kept
+        with self._lock:
+            if job_id in self._settled:
+                return
+            self._settled.add(job_id)
+        index = self._position
+        item = self._next("files", f"the output files of job {job_id}")
+        kept = {self._ph.expand(entry["path"]): entry for entry in item.get("files", [])}
+        if item.get("job") != job_id or set(kept) != set(files):
+            raise ReplayMismatch(
+                f"{self.cassette.path}, interaction {index}: job {job_id} ended with output files "
+                f"{sorted(set(files))}; the recording has job {item.get('job')} with {sorted(kept)}")
+        for path, entry in kept.items():
+            if entry.get("missing"):
+                continue
+            data = (self._ph.expand(entry["text"]).encode("utf-8") if "text" in entry
+                    else base64.b64decode(entry["base64"]))
+            try:
+                Path(path).write_bytes(data)
+            except OSError as exc:
+                raise ReplayMismatch(f"{self.cassette.path}, interaction {index}: cannot write the recorded "
+                                     f"output of job {job_id} to {path}: {exc}") from exc
+
 
 class _ReplayStream(Stream):
     def __init__(self, owner: ReplayRunner, argv: tuple[str, ...], number: int) -> None:
@@ -326,9 +427,9 @@ class _ReplayStream(Stream):
             raise StreamClosed(self.argv, item.get("exit_code"), owner._ph.expand(item.get("stderr", "")))
         if "timeout" in item:
             # Nothing came within the time asked for when this was recorded.
-            # Let the time asked for now really pass, so deadline logic in the
-            # code under test takes the branch it took then.
-            time.sleep(max(timeout, 0.0))
+            # Let the time asked for now pass (on the replay's clock), so
+            # deadline logic in the code under test takes the branch it took then.
+            owner.sleep(timeout)
             return None
         return owner._ph.expand(item["line"])
 

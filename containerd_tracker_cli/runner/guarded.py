@@ -48,6 +48,16 @@ class GuardedReplay(Runner):
         __tracebackhide__ = True
         return self._guard(lambda: self.inner.spawn(argv, log=log, keep_fd=keep_fd))
 
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+    def settled(self, job_id: str, files: Sequence[str]) -> None:
+        __tracebackhide__ = True
+        self._guard(lambda: self.inner.settled(job_id, files))
+
 
 class GuardedStream(Stream):
     def __init__(self, owner: GuardedReplay, inner: Stream) -> None:

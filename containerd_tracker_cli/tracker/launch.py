@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -181,14 +180,14 @@ class Launcher:
                     self.backend.kill_task(cid, "SIGKILL")
                 except DrmaaError:
                     pass
-        deadline = time.monotonic() + 10
+        deadline = self.runner.monotonic() + 10
         remaining = [cid for cid in ids if cid in tasks]
         while remaining:
             deleted = self.backend.delete_tasks(remaining)
             remaining = [cid for cid in deleted.failed if cid not in deleted.missing()]
-            if not remaining or time.monotonic() > deadline:
+            if not remaining or self.runner.monotonic() > deadline:
                 break
-            time.sleep(0.1)
+            self.runner.sleep(0.1)
         self.backend.delete_containers(ids)
         for cid in ids:
             self.state.remove_job(folder_of(cid, observed[cid].info.labels) if cid in observed else cid)

@@ -92,6 +92,11 @@ class Observer:
             raise self._missing(job_id) from None
         return self.owned(info)
 
+    def _output_files(self, snap: Snapshot) -> list[str]:
+        """Where an ended job's stdout and stderr are (one file when joined)."""
+        stdout = snap.info.labels.get(L.STDOUT) or str(self.state.default_output(snap.folder))
+        return list(dict.fromkeys([stdout, snap.info.labels.get(L.STDERR) or stdout]))
+
     def _missing(self, job_id: str) -> JobNotFoundError:
         return JobNotFoundError(f"job {job_id!r} not found in namespace {self.backend.namespace!r}")
 
@@ -140,6 +145,7 @@ class Observer:
             snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)
             if snap.state in TERMINAL_STATES:
                 self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
+                self.backend.runner.settled(job_id, self._output_files(snap))
         if notify and self.on_queued_array is not None:
             for key in {s.info.labels[L.ARRAY] for s in snapshots.values()
                         if s.state == JobState.QUEUED and s.info.labels.get(L.ARRAY)}:

@@ -6,7 +6,6 @@ record per job), and all pending jobs are re-read every few seconds."""
 from __future__ import annotations
 
 import math
-import time
 from typing import Iterable
 
 from ..backends.base import ContainerBackend
@@ -55,7 +54,7 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
     if not job_ids:
         raise InvalidArgumentError("no jobs to wait for")
     forever = timeout is None or timeout < 0 or math.isinf(timeout)
-    deadline = math.inf if forever else time.monotonic() + float(timeout)  # type: ignore[arg-type]
+    deadline = math.inf if forever else runner.monotonic() + float(timeout)  # type: ignore[arg-type]
     pending = list(dict.fromkeys(job_ids))
     last = pending[-1]
     hopeless: list[InvalidStateError] = []
@@ -91,7 +90,7 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
 
     if (done := reached()) is not None:
         return done
-    if time.monotonic() >= deadline:
+    if runner.monotonic() >= deadline:
         raise timed_out()
     with backend.events(pending) as events:
         proven = backend.prove_subscribed(events, pending[0], runner.unique_token())
@@ -100,15 +99,15 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
         poll = SAFETY_POLL if proven else UNPROVEN_POLL
         if (done := reached()) is not None:  # what changed while subscribing
             return done
-        full_read = time.monotonic()
+        full_read = runner.monotonic()
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - runner.monotonic()
             if remaining <= 0:
                 raise timed_out()
-            event = events.next(min(remaining, max(0.0, poll - (time.monotonic() - full_read))))
+            event = events.next(min(remaining, max(0.0, poll - (runner.monotonic() - full_read))))
             named = event.container_id if event is not None else None
-            if named is None or time.monotonic() - full_read >= poll:
-                done, full_read = reached(), time.monotonic()
+            if named is None or runner.monotonic() - full_read >= poll:
+                done, full_read = reached(), runner.monotonic()
             else:
                 done = reached({named})
             if done is not None:

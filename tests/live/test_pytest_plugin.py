@@ -249,3 +249,63 @@ def test_record_and_replay_through_docker(live_user, dockerd, monkeypatch):
     result = replay(live_user, monkeypatch)
     result.assert_outcomes(passed=1)
     assert "not replayed" not in result.stdout.str()
+
+
+OUTPUT_JOBS = '''
+from containerd_tracker_cli import JobTemplate
+
+BUSYBOX = "docker.io/library/busybox:latest"
+
+
+def test_what_the_jobs_wrote(containerd_tracker, tmp_path):
+    apart = containerd_tracker.add_job(JobTemplate(
+        job_category=BUSYBOX, remote_command="sh", args=["-c", "echo out; echo err >&2; exit 3"],
+        output_path=str(tmp_path / "job.out"), error_path=str(tmp_path / "job.err")))
+    large = containerd_tracker.add_job(JobTemplate(
+        job_category=BUSYBOX, remote_command="sh", args=["-c", "yes 0123456789abcdef | head -c 2500000; echo end"]))
+    containerd_tracker.wait(apart, 30)
+    containerd_tracker.wait(large, 30)
+    assert (tmp_path / "job.out").read_text() == "out\\n"
+    assert (tmp_path / "job.err").read_text() == "err\\n"
+    text = open(containerd_tracker.job_info(large).extension.extension_list["stdout"]).read()
+    assert text == ("0123456789abcdef\\n" * 147059)[:2500000] + "end\\n"
+'''
+
+BINARY_JOB = '''
+from containerd_tracker_cli import JobTemplate
+
+
+def test_binary_output(containerd_tracker, tmp_path):
+    job_id = containerd_tracker.add_job(JobTemplate(
+        job_category="docker.io/library/busybox:latest", remote_command="sh",
+        args=["-c", "printf '\\\\377\\\\000\\\\376 bytes'"], output_path=str(tmp_path / "job.out")))
+    containerd_tracker.wait(job_id, 30)
+    assert (tmp_path / "job.out").read_bytes() == b"\\xff\\x00\\xfe bytes"
+'''
+
+
+@pytest.mark.parametrize("backend", ["ctr", "docker"])
+def test_what_jobs_wrote_is_there_on_replay_too(live_user, containerd, dockerd, monkeypatch, backend):
+    """The README's plugin example plus reading the job's output: recorded, then
+    replayed with no daemon and no CLI, elsewhere — the files are written back
+    when the job is first seen ended, as live (stderr apart, 2.5 MB)."""
+    live_user.makepyfile(test_jobs=OUTPUT_JOBS)
+    address = containerd.address if backend == "ctr" else dockerd.host
+    result = live_user.runpytest_subprocess("--containerd-record-mode=once", f"--containerd-backend={backend}",
+                                            f"--containerd-address={address}", timeout=180)
+    result.assert_outcomes(passed=1)
+    data = json.loads(cassette(live_user, "test_jobs", "test_what_the_jobs_wrote").read_text())
+    assert data["format"] == 2 and sum(i["kind"] == "files" for i in data["interactions"]) == 2
+
+    result = replay(live_user, monkeypatch, f"--basetemp={live_user.path / 'elsewhere'}")
+    result.assert_outcomes(passed=1)
+    assert "not replayed" not in result.stdout.str()
+
+
+def test_binary_output_round_trips_through_a_recording(live_user, containerd, monkeypatch):
+    """ctr's logger writes the job's bytes as they are; the recording keeps them
+    (as base64) and the replay writes the very same bytes."""
+    live_user.makepyfile(test_binary=BINARY_JOB)
+    record(live_user, containerd).assert_outcomes(passed=1)
+    result = replay(live_user, monkeypatch, f"--basetemp={live_user.path / 'elsewhere'}")
+    result.assert_outcomes(passed=1)

@@ -2,6 +2,7 @@
 a copier that died mid-way must not keep the output from ever arriving."""
 from __future__ import annotations
 
+from containerd_tracker_cli.backends.dockercompat.flavours import DOCKER
 from containerd_tracker_cli.backends.dockercompat.output import CLAIM, DONE, CopiedOutput
 from containerd_tracker_cli.records import labels as L
 from containerd_tracker_cli.records.statedir import StateDir
@@ -9,6 +10,8 @@ from containerd_tracker_cli.records.statedir import StateDir
 
 class Logs:
     """What ``docker logs`` kept (a process killed mid-copy cannot be made on demand)."""
+
+    flavour = DOCKER
 
     def __init__(self) -> None:
         self.reads = 0

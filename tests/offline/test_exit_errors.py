@@ -11,6 +11,7 @@ from containerd_tracker_cli.backends.base import EventStream, TaskDeletion
 from containerd_tracker_cli.backends.errors import BackendError, TaskNotFound
 from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
+from containerd_tracker_cli.runner import LiveRunner
 from containerd_tracker_cli.backends.ctr.parsers import Usage
 from containerd_tracker_cli.records import labels as L
 from containerd_tracker_cli.backends.ctr.exits import ExitRecorder
@@ -43,6 +44,7 @@ def backend(mocker):
     backend.task_usage.return_value = Usage(5_000_000, 0)
     backend.task_exits.return_value = {}
     backend.delete_tasks.return_value = TaskDeletion({}, {})
+    backend.runner = LiveRunner()  # the probe's clock
     # The probe is ctr's real mechanism, run over the mocked calls.
     backend.prove_subscribed.side_effect = lambda *a, **kw: CtrBackend.prove_subscribed(backend, *a, **kw)
     return backend

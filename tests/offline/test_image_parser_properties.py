@@ -32,7 +32,7 @@ from containerd_tracker_cli.backends.models import ImageConfig, ImageRecord
 from containerd_tracker_cli.runner import Completed, Runner
 
 from .parser_samples import JSON_VALUES, mutate_json, mutate_text
-from .test_parser_properties import FAST, run
+from .test_parser_properties import FAST, examples, run
 
 OCI = "application/vnd.oci.image."
 
@@ -128,7 +128,7 @@ def test_an_index_without_the_architecture_is_a_parse_error_naming_it() -> None:
 
 
 @pytest.mark.parametrize(("kind", "text", "expected"), VALID)
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=examples(25))
 @given(data=st.data())
 def test_reformatted_valid_documents_parse_the_same(kind: str, text: str, expected: Any, data: st.DataObject) -> None:
     """Key order, spacing, escaping and unknown keys change nothing."""
@@ -152,7 +152,7 @@ def test_reformatted_valid_documents_parse_the_same(kind: str, text: str, expect
 # -- anything else: a model or a CliParseError ---------------------------------
 
 @pytest.mark.parametrize(("kind", "text", "expected"), VALID)
-@settings(FAST, max_examples=60)
+@settings(FAST, max_examples=examples(60))
 @given(data=st.data())
 def test_mutated_valid_documents_give_a_model_or_a_parse_error(kind: str, text: str, expected: Any,
                                                                data: st.DataObject) -> None:

@@ -59,7 +59,7 @@ def _start_logger(logger_env: dict, *extra: str) -> tuple[subprocess.Popen, int,
 
 def test_the_logger_writes_both_streams_and_saves_the_shims_record_of_the_exit(logger_env):
     job: Path = logger_env["job"]  # type: ignore[assignment]
-    process = subprocess.Popen(["sleep", "3"])
+    process = subprocess.Popen(["sh", "-c", "read line"], stdin=subprocess.PIPE)  # ends when told
     (job / "pid").write_text(f"{process.pid}\n")
     logger, out_w, err_w = _start_logger(logger_env, "address", "/run/x/containerd.sock")
     os.write(out_w, b"out\n")
@@ -72,7 +72,7 @@ def test_the_logger_writes_both_streams_and_saves_the_shims_record_of_the_exit(l
     assert ((job / "output").read_text(), (job / "error").read_text()) == ("out\n", "err\n")
     assert oct((job / "output").stat().st_mode & 0o777) == "0o600"
     assert not (job / "shim-state.json").exists()  # the job's process still runs
-    process.wait()
+    process.communicate(b"end\n")
     until(lambda: (job / "shim-state.json").exists(), "the watcher saved nothing")
     saved = (job / "shim-state.json").read_text()
     assert '"status": 3' in saved and '"exit_status": 7' in saved  # the running answer was not kept

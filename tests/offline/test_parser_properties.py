@@ -7,6 +7,8 @@ reformatting of real output check that the parsers still read valid output.
 """
 from __future__ import annotations
 
+import os
+
 import json
 import sys
 from datetime import datetime, timedelta, timezone
@@ -26,8 +28,18 @@ from containerd_tracker_cli.backends.models import (ContainerInfo, Event, ImageC
 from .parser_samples import (JSON_VALUES, LABELS, SHAPES, TARGETED, TEXTS, TIMES, decode, encode, go_time,
                              label_string, mutate_json, mutate_text, samples)
 
+#: How many examples each property tries, against the counts written here: the
+#: offline suite a developer runs on every change stays quick (a tenth);
+#: `make test` (CI) sets CONTAINERD_TRACKER_PROPERTY_SCALE=2 (scripts/test-matrix.sh).
+SCALE = float(os.environ.get("CONTAINERD_TRACKER_PROPERTY_SCALE", "0.1"))
+
+
+def examples(count: int) -> int:
+    return max(5, round(count * SCALE))
+
+
 # No example database: inputs that once failed are kept in BREAKERS, where every run tries them.
-FAST = settings(max_examples=40, deadline=None, database=None,
+FAST = settings(max_examples=examples(40), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -128,14 +140,14 @@ def test_arbitrary_json_gives_a_model_or_a_parse_error(kind: str, values: list[A
 
 
 @pytest.mark.parametrize("kind", sorted(TARGETED))
-@settings(FAST, max_examples=80)
+@settings(FAST, max_examples=examples(80))
 @given(data=st.data())
 def test_any_json_where_the_parser_looks_gives_a_model_or_a_parse_error(kind: str, data: st.DataObject) -> None:
     run(kind, data.draw(TARGETED[kind], label="output"))
 
 
 @pytest.mark.parametrize("kind", SAMPLE_KINDS)
-@settings(FAST, max_examples=60)
+@settings(FAST, max_examples=examples(60))
 @given(data=st.data())
 def test_mutated_real_output_gives_a_model_or_a_parse_error(kind: str, data: st.DataObject) -> None:
     sample = data.draw(st.sampled_from(samples(kind)), label="sample")
@@ -215,7 +227,7 @@ def test_parse_go_time_raises_value_error_for_non_times(value: Any) -> None:
         timeparse.parse_go_time(value)
 
 
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=examples(100))
 @given(value=TIMES)
 def test_parse_go_time_gives_a_time_none_or_a_value_error(value: Any) -> None:
     """Its documented contract: callers catch ValueError and nothing else."""
@@ -283,7 +295,7 @@ def _respace(data: st.DataObject, kind: str, text: str) -> str:
 
 
 @pytest.mark.parametrize("kind", SAMPLE_KINDS)
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=examples(25))
 @given(data=st.data())
 def test_reformatted_real_output_parses_the_same(kind: str, data: st.DataObject) -> None:
     """Key order, spacing, escaping and keys the parser does not know never

@@ -293,12 +293,12 @@ class CtrBackend(CliBackend):
         intervals, until one arrives. Other events read meanwhile go to
         ``on_event``.
         """
-        deadline = time.monotonic() + timeout
+        deadline = self.runner.monotonic() + timeout
         interval = 0.05
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - self.runner.monotonic()) > 0:
             self.set_labels(container_id, {PROBE_LABEL: token})
-            probe_deadline = time.monotonic() + min(interval, remaining)
-            while (left := probe_deadline - time.monotonic()) > 0:
+            probe_deadline = self.runner.monotonic() + min(interval, remaining)
+            while (left := probe_deadline - self.runner.monotonic()) > 0:
                 event = events.next(left)
                 if event is None:
                     break

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..csvfields import COMMA_OR_QUOTE
 
@@ -54,6 +54,14 @@ class Flavour:
     #: docker 20.10 on containerd 1.7+ may leave ``State.OOMKilled`` false when
     #: containerd's OOM event comes after the exit, but still logs the event.
     oom_events: bool = False
+    #: A label the CLI puts on the containers whose streams it keeps (``logs``
+    #: shows those only); None: it keeps every container's. nerdctl cannot show
+    #: the logs of a container it did not create (one made through ctr).
+    logging_label: str | None = None
+
+    def keeps_streams(self, labels: Mapping[str, str]) -> bool:
+        """Whether ``logs`` can show this container's output."""
+        return self.logging_label is None or self.logging_label in labels
 
     def base_argv(self, executable: str, address: str, namespace: str) -> list[str]:
         """The CLI and its global options, the head of every argv."""
@@ -64,7 +72,7 @@ class Flavour:
 NERDCTL = Flavour(
     name="nerdctl", daemon="containerd", address_flag="--address", namespace_flag="--namespace",
     normalise_address=_as_given, filter_csv_specials=COMMA_OR_QUOTE,  # nerdctl splits filters as CSV
-    replay_window=None, filters_events=False, subscription_provable=False,
+    replay_window=None, filters_events=False, subscription_provable=False, logging_label="nerdctl/log-uri",
 )
 DOCKER = Flavour(
     name="docker", daemon="docker", address_flag="--host", namespace_flag=None,

@@ -38,6 +38,10 @@ class CopiedOutput(OutputDelivery):
         done = self.state.job_dir(key) / DONE
         if done.exists():
             return
+        if not self.backend.flavour.keeps_streams(labels):
+            # Not made by this CLI (a job submitted through ctr): the tracker's
+            # logger wrote its files as it ran; there is nothing here to copy.
+            return
         try:
             self.state.make_job_dir(key)
             fd = os.open(done.with_name(CLAIM), os.O_RDWR | os.O_CREAT, 0o600)
