@@ -49,6 +49,9 @@ WALLCLOCK = PREFIX + "wallclock"
 LIMITED = PREFIX + "limited"
 #: "true": the kernel killed the job for exceeding its memory limit.
 OOM_KILLED = PREFIX + "oom-killed"
+#: The namespace a job was submitted in, where the CLI has none (docker: one
+#: engine, one set of containers); a job without it belongs to "default".
+NAMESPACE = PREFIX + "namespace"
 #: Set by the ctr backend to see its own update come back (see CtrBackend.prove_subscribed).
 PROBE = PREFIX + "probe"
 STOP_SIGNAL = "io.containerd.image.config.stop-signal"

@@ -15,6 +15,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from ...records import labels as L
 from ...runner import Runner
 from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend
@@ -74,7 +75,22 @@ class DockerCompatBackend(CliBackend):
 
     def list_container_ids(self, labels: Mapping[str, str]) -> list[str]:
         argv = self.commands.list_ids(labels)
-        return [line.strip() for line in self._run(argv).stdout.splitlines() if line.strip()]
+        lines = [line.strip() for line in self._run(argv).stdout.splitlines() if line.strip()]
+        if self.flavour.namespace_flag is not None:
+            return lines
+        ids = []
+        for line in lines:
+            cid, _, namespace = line.partition("\t")
+            if not _HEX_ID.match(cid.strip()):
+                raise CliParseError(argv, "a line is not a container ID and its namespace", line)
+            if self._ours(namespace.strip()):
+                ids.append(cid.strip())
+        return ids
+
+    def _ours(self, namespace: str) -> bool:
+        """Whether a job labelled so is in this backend's namespace (the CLI
+        has none; a job without the label is "default"'s)."""
+        return (namespace or "default") == self.namespace
 
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
         """One ``container inspect`` for all: found ones print, missing ones
@@ -94,6 +110,8 @@ class DockerCompatBackend(CliBackend):
             asked = item.info.id if item.info.id in names else item.name
             if asked not in names:
                 continue
+            if self.flavour.namespace_flag is None and not self._ours(item.info.labels.get(L.NAMESPACE, "")):
+                continue  # another namespace's job: not there for this one
             info = item.info.model_copy(update={"id": asked})
             task = item.task.model_copy(update={"container_id": asked, "started_at": item.started_at}) \
                 if item.task else None

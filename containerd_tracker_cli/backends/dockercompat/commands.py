@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from ...records import labels as L
 from ..csvfields import COMMA_OR_QUOTE, csv_field
 from ..models import ContainerSpec
 from .flavours import Flavour
 
 JSON = "{{json .}}"  # works with old and new clients alike (`--format json` does not)
+#: ``ps`` where the CLI has no namespaces: the ID and the job's namespace label.
+NAMESPACED_ID = '{{.ID}}\t{{.Label "%s"}}' % L.NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,12 @@ class DockerCompatCommands:
         return [*self.base(), "version", "--format", JSON]
 
     def list_ids(self, labels: Mapping[str, str]) -> list[str]:
-        argv = [*self.base(), "ps", "--all", "--quiet", "--no-trunc"]
+        """IDs, one a line; where the CLI has no namespaces, each followed by a
+        tab and its namespace label (empty when it has none)."""
+        if self.flavour.namespace_flag is None:
+            argv = [*self.base(), "ps", "--all", "--no-trunc", "--format", NAMESPACED_ID]
+        else:
+            argv = [*self.base(), "ps", "--all", "--quiet", "--no-trunc"]
         for key, value in labels.items():
             argv += ["--filter", csv_field(f"label={key}={value}", self.flavour.filter_csv_specials)]
         return argv
@@ -38,7 +46,10 @@ class DockerCompatCommands:
     def create(self, spec: ContainerSpec) -> list[str]:
         # --network none (the default): a job gets loopback only, as with ctr.
         argv = [*self.base(), "container", "create", "--name", spec.id, "--network", spec.network]
-        for key, value in spec.labels.items():
+        labels = dict(spec.labels)
+        if self.flavour.namespace_flag is None:
+            labels[L.NAMESPACE] = self.namespace  # the CLI has none: kept as a label
+        for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
         for key, value in spec.env.items():
             argv += ["--env", f"{key}={value}"]
