@@ -8,7 +8,7 @@ command through the ``docker`` CLI against the Docker engine named by
 shapes real nerdctl prints. ``$FAKE_NERDCTL_SHAPE`` picks which:
 
 * ``v2`` (the default): nerdctl 2.1.6, as the real recordings in
-  ``fixtures/nerdctl/corpus/nerdctl-2.1.6/`` show it (and nerdctl's source at
+  ``fixtures/nerdctl/2.1.6/`` show it (and nerdctl's source at
   tag v2.1.6 where the recordings hold no such output, named below):
 
   - ``container inspect``: every field of nerdctl's dockercompat ``Container``
@@ -96,9 +96,13 @@ def _logfmt(value: str) -> str:
     return value if _LOGFMT_BARE.match(value) else json.dumps(value, ensure_ascii=False)
 
 
+def _now() -> float:
+    return time.time()
+
+
 def log_line(level: str, msg: str, now: float | None = None, **fields: str) -> str:
     """One line as nerdctl's logrus text formatter writes it to stderr."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if now is None else now))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_now() if now is None else now))
     parts = [f"time={_logfmt(stamp)}", f"level={level}", f"msg={_logfmt(msg)}"]
     parts += [f"{key}={_logfmt(value)}" for key, value in sorted(fields.items())]
     return " ".join(parts) + "\n"
@@ -152,8 +156,16 @@ def _v1_container(item: dict[str, Any], namespace: str) -> dict[str, Any]:
         "Config": {"Hostname": config.get("Hostname", ""), "User": config.get("User", ""),
                    "Env": config.get("Env"), "Cmd": config.get("Cmd"), "Image": config.get("Image", ""),
                    "WorkingDir": config.get("WorkingDir", ""), "Entrypoint": config.get("Entrypoint"),
-                   "Labels": config.get("Labels") or {}},
+                   "Labels": {**(config.get("Labels") or {}), **_v1_labels(item, namespace)}},
     }
+
+
+def _v1_labels(item: dict[str, Any], namespace: str) -> dict[str, str]:
+    """What nerdctl 1.x adds to every container it makes (as fixtures/nerdctl/composed-v1/
+    holds it); the backend reads nerdctl/log-uri to know nerdctl keeps the container's logs."""
+    return {"nerdctl/log-uri": "binary:///usr/local/bin/nerdctl?_NERDCTL_INTERNAL_LOGGING=%2Fvar%2Flib%2Fnerdctl",
+            "nerdctl/name": str(item.get("Name") or "").lstrip("/"), "nerdctl/namespace": namespace,
+            "nerdctl/platform": "linux/amd64"}
 
 
 def _has_task(item: dict[str, Any]) -> bool:
@@ -200,8 +212,9 @@ def nerdctl_container(item: dict[str, Any], *, namespace: str, address: str) -> 
     network = str(host.get("NetworkMode") or "none")
     user = str(config.get("User") or "")
     labels = dict(config.get("Labels") or {})
+    if _has_task(item) or error:  # nerdctl sets it when it starts the container
+        labels["containerd.io/restart.explicitly-stopped"] = "false"
     labels.update({
-        "containerd.io/restart.explicitly-stopped": "false",
         "io.containerd.image.config.stop-signal": str(config.get("StopSignal") or "SIGTERM"),
         "nerdctl/auto-remove": "true" if host.get("AutoRemove") else "false",
         "nerdctl/dns": '{"DNSServers":null,"DNSResolvConfOptions":null,"DNSSearchDomains":null}',
@@ -304,7 +317,9 @@ class EventRewriter:
     """docker ``events --format '{{json .}}'`` lines → nerdctl ``events`` output.
 
     ``pid_of(container_id)`` is asked once per started container (v2), so the
-    exit event can name the task's pid as containerd does.
+    exit event can name the task's pid as containerd does; a container that
+    has already exited by then has none to give, and its exit event has no
+    ``pid`` (as a zero one would be left out).
     """
 
     def __init__(self, shape: str, namespace: str, pid_of: Callable[[str], int] | None = None) -> None:
@@ -361,8 +376,50 @@ class EventRewriter:
 
 # -- images, version, control commands ---------------------------------------
 
-def images_answer(shape: str, docker_stdout: str) -> str:
-    """nerdctl ``image ls --format '{{json .}}'`` from docker's (v2: docker's run with ``--no-trunc``)."""
+#: ``docker image inspect --format`` giving when each image came into the engine's store.
+LOADED_FORMAT = "{{.Id}} {{.Metadata.LastTagTime}}"
+
+
+def unknown_creation(docker_stdout: str) -> list[str]:
+    """The IDs of images docker knows no creation time of (built without one, as
+    the test image is): nerdctl shows when they came into containerd's store."""
+    ids = []
+    for raw in docker_stdout.splitlines():
+        if raw.strip():
+            row = json.loads(raw)
+            if str(row.get("CreatedAt") or "").startswith("0001-01-01") and row.get("ID") not in ids:
+                ids.append(row["ID"])
+    return ids
+
+
+def human_duration(seconds: float) -> str:
+    """Go's units.HumanDuration, as nerdctl's CreatedSince uses it."""
+    seconds = int(seconds)
+    minutes, hours = seconds // 60, int(seconds / 3600 + 0.5)
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 60:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    if minutes < 60:
+        return "About a minute" if minutes == 1 else f"{minutes} minutes"
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{seconds // 3600 // 24 // 365} years"
+
+
+def images_answer(shape: str, docker_stdout: str, loaded: dict[str, str] | None = None,
+                  now: float | None = None) -> str:
+    """nerdctl ``image ls --format '{{json .}}'`` from docker's (v2: docker's run
+    with ``--no-trunc``; ``loaded``: image ID → docker's Metadata.LastTagTime, for
+    the images :func:`unknown_creation` names)."""
     out = ""
     for raw in docker_stdout.splitlines():
         if not raw.strip():
@@ -385,8 +442,18 @@ def images_answer(shape: str, docker_stdout: str) -> str:
         if not digest.startswith("sha256:"):
             image_id = str(row.get("ID") or "")
             digest = image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
+        created, since = str(row.get("CreatedAt") or ""), str(row.get("CreatedSince") or "")
+        if created.startswith("0001-01-01"):
+            # nerdctl: when the image came into the store. docker knows it only for a
+            # pulled or tagged image (LastTagTime); a loaded one gets now, a stand-in.
+            current = _now() if now is None else now
+            tagged = (loaded or {}).get(row.get("ID"), "")
+            stamp = current if not tagged or tagged.startswith("0001-01-01") else datetime.strptime(
+                tagged[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+            created = datetime.fromtimestamp(int(stamp), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+            since = human_duration(current - stamp) + " ago"
         out += compact({
-            "CreatedAt": row.get("CreatedAt", ""), "CreatedSince": row.get("CreatedSince", ""), "Digest": digest,
+            "CreatedAt": created, "CreatedSince": since, "Digest": digest,
             "ID": digest.removeprefix("sha256:")[:12], "Repository": repo, "Tag": tag, "Name": full_ref(repo, tag),
             "Size": row.get("Size", ""), "BlobSize": row.get("Size", ""), "Platform": "linux/amd64"}) + "\n"
     return out
@@ -532,8 +599,11 @@ def main(argv: list[str]) -> int:
         return events(shape, namespace)
     if command == ["image", "ls"]:
         done = docker("image", "ls", "--format", "{{json .}}", *(["--no-trunc"] if shape == "v2" else []))
-        sys.stdout.write(images_answer(shape, _text(done.stdout)))
-        return done.returncode
+        loaded: dict[str, str] = {}
+        if shape == "v2" and (ids := unknown_creation(_text(done.stdout))):
+            answer = docker("image", "inspect", "--format", LOADED_FORMAT, *ids)
+            loaded = dict(line.split(" ", 1) for line in _text(answer.stdout).splitlines() if " " in line)
+        return _write((done.returncode, images_answer(shape, _text(done.stdout), loaded), ""))
     if command[:1] == ["container"] and command[1:] and command[1] in ("start", "kill", "pause", "unpause", "rm"):
         done = docker(*argv)
         return _write(control_answer(shape, command[1], done.returncode, _text(done.stdout), _text(done.stderr)))

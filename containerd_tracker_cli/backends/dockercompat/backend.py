@@ -101,9 +101,13 @@ class DockerCompatBackend(CliBackend):
         argv = self.commands.inspect(names)
         done = self._run(argv, allow_failure=True)
         if done.exit_code != 0 and not done.stdout.strip().startswith("["):
-            if _MISSING.search(done.stderr):
-                return {}
-            self._raise(done, None)
+            if not _MISSING.search(done.stderr):
+                self._raise(done, None)
+            # nerdctl 2.x prints nothing at all when one name is missing: ask
+            # again for those it did not name (docker prints the others).
+            named = {m["id"] for m in _MISSING_ID.finditer(done.stderr)} & set(names)
+            rest = [name for name in names if name not in named]
+            return self.observe(rest) if named and rest else {}
         found = {}
         for item in parsers.parse_inspect(argv, done.stdout):
             # Asked by ID (the job ID) as a rule; by name also answers.
