@@ -62,6 +62,20 @@ def test_the_state_of_many_jobs_costs_as_many_calls_as_of_few(make_tracker):
     assert {i.exit_status for i in infos.values() if i.state == JobState.FAILED} == {3}
 
 
+def test_the_state_of_one_job_costs_at_most_two_cli_calls(make_tracker, backend_name):
+    """job_state of one job in each state it can rest in: ctr lists the tasks
+    and reads the record (docker: one inspect), whatever was kept before."""
+    runner = CountingRunner()
+    tracker = make_tracker("one-job-count", runner=runner)
+    jobs = [submit(tracker, "sleep", "30"), tracker.add_job(template("true", submit_as_hold=True)),
+            run_to_end(tracker, "sh", "-c", "exit 3")]
+    tracker.job_infos(jobs, cpu_time=False)  # records kept, as a long-lived process would have them
+    for job_id in jobs:
+        runner.calls.clear()
+        tracker.job_state(job_id)
+        assert len(runner.calls) <= 2, (backend_name, runner.calls)
+
+
 def test_a_job_read_before_it_ended_is_read_with_its_exit_after(make_tracker):
     """A record kept while the job ran is never taken for how it ended: the
     exit another process records, or a hold it sets, is seen."""

@@ -47,6 +47,11 @@ def _batches(container_ids: Iterable[str]) -> list[list[str]]:
     return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
+#: Up to this many jobs are read one ``containers info`` each, kept records
+#: or not: so ``job_state`` costs two ctr calls (the listings cost up to three).
+DIRECT_READS = 2
+
+
 class CtrBackend(CliBackend):
     name = "ctr"
     daemon = "containerd"
@@ -118,10 +123,12 @@ class CtrBackend(CliBackend):
         :mod:`.records`) checked against listings — every container, and
         when some job may have ended or be held, those labelled so — and
         ``containers info`` only for a record not kept yet or newly ended.
-        Without kept records: one ``containers info`` each."""
+        Without kept records, or for a job or two (where the listings would
+        cost more than they save): one ``containers info`` each."""
         wanted = list(dict.fromkeys(container_ids))
         tasks = self.list_tasks()
-        infos = self._records(wanted, tasks) if self.records is not None and wanted else dict.fromkeys(wanted)
+        listed = self.records is not None and len(wanted) > DIRECT_READS
+        infos = self._records(wanted, tasks) if listed else dict.fromkeys(wanted)
         for cid, info in infos.items():
             if info is None:
                 try:
