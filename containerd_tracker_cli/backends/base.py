@@ -98,6 +98,8 @@ class ContainerBackend(abc.ABC):
     #: ``--ulimit`` names); the tracker sets the others with the image's
     #: ``/bin/sh`` before the program.
     native_rlimits: frozenset[str] = frozenset()
+    #: True when ``run_container`` makes and starts a job in one CLI call.
+    runs_in_one_call: bool = False
 
     @abc.abstractmethod
     def output_delivery(self, state: "StateDir") -> OutputDelivery:
@@ -133,6 +135,12 @@ class ContainerBackend(abc.ABC):
 
     @abc.abstractmethod
     def start_task(self, container_id: str, *, log_uri: str, pid_file: str | None = None) -> None: ...
+
+    def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
+        """Create it and start its task in one CLI call (``run --detach``),
+        where ``runs_in_one_call`` says the CLI has one; its container ID. A
+        start that fails may leave the container made, named ``spec.id``."""
+        raise NotImplementedError(f"{self.name} creates and starts a job in two calls")
 
     @abc.abstractmethod
     def kill_task(self, container_id: str, signal: str) -> None: ...

@@ -2,11 +2,12 @@
 failed submission left. What to create is planned by :mod:`.submission`."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..backends.base import ContainerBackend, OutputDelivery
 from ..backends.errors import BackendError, ExecutableNotFound
@@ -90,9 +91,15 @@ class Launcher:
                         except OSError as exc:
                             raise InvalidArgumentError(
                                 f"cannot give output file {str(path)!r} to uid {plan.owner[0]}: {exc.strerror}") from exc
-            job_id = self.backend.create_container(plan.spec)
-            if not plan.hold and array is None:
-                self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
+            started_now = not plan.hold and array is None
+            if started_now and self.backend.runs_in_one_call:  # run --detach
+                with self._start_errors(wrapped=plan.wrapped):
+                    job_id = self.backend.run_container(plan.spec, log_uri=plan.log_uri or "",
+                                                        pid_file=str(self.state.pid_file(key)))
+            else:
+                job_id = self.backend.create_container(plan.spec)
+                if started_now:
+                    self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
         except BaseException:
             try:
                 # A create that failed half-way (timeout, interrupt) may have made
@@ -143,8 +150,14 @@ class Launcher:
 
     def start(self, job_id: str, key: str, log_uri: str | None, *, wrapped: bool) -> None:
         self.state.make_job_dir(key)  # the pid file (and ctr's logger marker) go there
-        try:
+        with self._start_errors(wrapped=wrapped):
             self.backend.start_task(job_id, log_uri=log_uri or "", pid_file=str(self.state.pid_file(key)))
+
+    @contextlib.contextmanager
+    def _start_errors(self, *, wrapped: bool) -> Iterator[None]:
+        """A start the CLI refused, as the DRMAA2 error that says why."""
+        try:
+            yield
         except ExecutableNotFound as exc:
             if wrapped and exc.program == "/bin/sh":
                 raise UnsupportedAttributeError(

@@ -155,7 +155,7 @@ def test_a_process_killed_while_recording_an_exit_loses_nothing(tracker, contain
 
 MUTATING = {
     "ctr": [("tasks", "kill"), ("tasks", "pause"), ("tasks", "resume"), ("tasks", "delete"), ("tasks", "start"),
-            ("containers", "delete"), ("containers", "label"), ("containers", "create")],
+            ("containers", "delete"), ("containers", "label"), ("containers", "create"), ("run",)],
     "docker": [("kill",), ("pause",), ("unpause",), ("rm",), ("start",), ("stop",), ("create",), ("run",)],
 }
 

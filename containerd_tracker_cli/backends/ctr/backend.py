@@ -218,6 +218,18 @@ class CtrBackend(CliBackend):
 
     # -- changes --------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> str:
+        self._check(spec)
+        self._run(self.commands.create(spec))
+        return spec.id  # ctr takes the ID it is given
+
+    runs_in_one_call = True
+
+    def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
+        self._check(spec)
+        self._run(self.commands.run(spec, log_uri, pid_file), container_id=spec.id)
+        return spec.id
+
+    def _check(self, spec: ContainerSpec) -> None:
         self._refuse_what_ctr_would_trim(spec)
         if spec.user and self._client_version() < (1, 7):
             from ...drmaa2.errors import UnsupportedAttributeError
@@ -225,8 +237,6 @@ class CtrBackend(CliBackend):
             raise UnsupportedAttributeError(
                 f"extension 'user': ctr {'.'.join(map(str, self._client_version()))} cannot set a container's "
                 "user (ctr 1.7 and later can, and so can docker and nerdctl)")
-        self._run(self.commands.create(spec))
-        return spec.id  # ctr takes the ID it is given
 
     def _refuse_what_ctr_would_trim(self, spec: ContainerSpec) -> None:
         """ctr 2.x trims trailing whitespace from every option value (1.6 and

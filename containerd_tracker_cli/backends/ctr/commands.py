@@ -74,8 +74,19 @@ class CtrCommands:
         ends the flags for all of them, and ``--flag=value`` keeps a value
         that begins with ``-`` from being read as a flag.
         """
-        argv = [*self.base(), "containers", "create"]
-        argv += [f"--label={key}={value}" for key, value in spec.labels.items()]
+        return [*self.base(), "containers", "create", *self._container(spec)]
+
+    def run(self, spec: ContainerSpec, log_uri: str, pid_file: str | None) -> list[str]:
+        """``run --detach``: ``containers create`` and ``tasks start`` in one
+        call, the same flags and positionals read the same way."""
+        argv = [*self.base(), "run", "--detach", f"--log-uri={log_uri}"]
+        if pid_file:
+            argv.append(f"--pid-file={pid_file}")
+        return [*argv, *self._container(spec)]
+
+    def _container(self, spec: ContainerSpec) -> list[str]:
+        """The container's flags, then ``-- IMAGE ID [ARGS…]``."""
+        argv = [f"--label={key}={value}" for key, value in spec.labels.items()]
         argv += [f"--env={key}={value}" for key, value in spec.env.items()]
         if spec.cwd:
             argv.append(f"--cwd={spec.cwd}")

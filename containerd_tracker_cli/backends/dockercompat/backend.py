@@ -172,6 +172,18 @@ class DockerCompatBackend(CliBackend):
         # The CLI's own logging keeps the streams; log_uri and pid_file are ctr's.
         self._run(self.commands.start(container_id), container_id=container_id)
 
+    @property
+    def runs_in_one_call(self) -> bool:  # type: ignore[override]
+        return self.flavour.runs_detached
+
+    def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
+        argv = self.commands.run(spec)
+        done = self._run(argv, container_id=spec.id)
+        lines = done.stdout.strip().splitlines()
+        if not lines or not _HEX_ID.match(lines[-1].strip()):
+            raise CliParseError(argv, "no container ID printed", done.stdout)  # the caller removes it by name
+        return lines[-1].strip()
+
     def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
         return TaskDeletion({}, {})  # an ended container's task is already gone; rm removes the rest
 

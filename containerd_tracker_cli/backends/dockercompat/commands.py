@@ -44,8 +44,15 @@ class DockerCompatCommands:
         return [*self.base(), "container", "inspect", *names]
 
     def create(self, spec: ContainerSpec) -> list[str]:
+        return self._container(["container", "create"], spec)
+
+    def run(self, spec: ContainerSpec) -> list[str]:
+        """``create`` and ``start`` in one call: the same flags."""
+        return self._container(["container", "run", "--detach"], spec)
+
+    def _container(self, command: list[str], spec: ContainerSpec) -> list[str]:
         # --network none (the default): a job gets loopback only, as with ctr.
-        argv = [*self.base(), "container", "create", "--name", spec.id, "--network", spec.network]
+        argv = [*self.base(), *command, "--name", spec.id, "--network", spec.network]
         labels = dict(spec.labels)
         if self.flavour.namespace_flag is None:
             labels[L.NAMESPACE] = self.namespace  # the CLI has none: kept as a label
