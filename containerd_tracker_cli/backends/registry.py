@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_NAMESPACE = "default"
 ENV_NAMESPACE = "CONTAINERD_NAMESPACE"
+#: Names the backend ``auto`` stands for (the library's default and the CLI's).
+ENV_BACKEND = "CONTAINERD_TRACKER_BACKEND"
 AUTO = "auto"
 DEFAULT_TIMEOUT = 30.0
 
@@ -88,8 +90,13 @@ CHOICES = (AUTO, *BACKENDS)
 
 
 def kind_of(name: str) -> BackendKind:
-    """The backend a name means; ``auto``: nerdctl when installed on this
-    host, else ctr (asked of the host even when replaying a recording)."""
+    """The backend a name means; ``auto``: the one ``$CONTAINERD_TRACKER_BACKEND``
+    names, else nerdctl when installed on this host, else ctr (asked of the
+    host even when replaying a recording)."""
+    if name == AUTO and (chosen := os.environ.get(ENV_BACKEND, "").strip()) and chosen != AUTO:
+        if chosen not in BACKENDS:
+            raise InvalidArgumentError(f"${ENV_BACKEND}={chosen!r}: use {', '.join(repr(c) for c in CHOICES)}")
+        return BACKENDS[chosen]
     if name == AUTO:
         from ..runner import LiveRunner
 

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="containerd namespace (env CONTAINERD_NAMESPACE; default 'default')")
     parser.add_argument("--session", default=os.environ.get(ENV_SESSION) or DEFAULT_SESSION,
                         help=f"DRMAA2 job session (env {ENV_SESSION}; default '{DEFAULT_SESSION}')")
-    parser.add_argument("--backend", default=os.environ.get("CONTAINERD_TRACKER_BACKEND", registry.AUTO),
+    parser.add_argument("--backend", default=os.environ.get(registry.ENV_BACKEND, registry.AUTO),
                         choices=registry.CHOICES,
                         help="which CLI drives containerd (auto: nerdctl when installed, else ctr)")
     parser.add_argument("--state-dir", default=None,

@@ -12,14 +12,29 @@ import threading
 
 import pytest
 
+#: A nerdctl that only says it was run: first on PATH in these tests, so a
+#: command that fell back to ``--backend auto`` (nerdctl when installed) fails
+#: loudly instead of silently testing another backend.
+FAKE_NERDCTL = '#!/bin/sh\necho "nerdctl was run ($*), but these tests pin the ctr backend" >&2\nexit 99\n'
 
 
 @pytest.fixture
-def cli(containerd, state_dir, request):
+def pinned(tmp_path):
+    """The environment that pins the command to ctr: ``$CONTAINERD_TRACKER_BACKEND``
+    (what ``--backend`` defaults to), with a decoy nerdctl first on PATH."""
+    decoy = tmp_path / "decoy-bin"
+    decoy.mkdir()
+    (decoy / "nerdctl").write_text(FAKE_NERDCTL)
+    (decoy / "nerdctl").chmod(0o755)
+    return {"CONTAINERD_TRACKER_BACKEND": "ctr", "PATH": f"{decoy}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+@pytest.fixture
+def cli(containerd, state_dir, request, pinned):
     exe = shutil.which("containerd-tracker")
     assert exe, "the console script is not installed (pip install -e .)"
     env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
-           "CONTAINERD_TRACKER_SESSION": "cli-" + request.node.name[:40]}
+           "CONTAINERD_TRACKER_SESSION": "cli-" + request.node.name[:40], **pinned}
     env.pop("CONTAINERD_NAMESPACE", None)
 
     def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -30,6 +45,13 @@ def cli(containerd, state_dir, request):
 
     yield run
     containerd.clean_namespace("default")
+
+
+def test_the_decoy_nerdctl_is_what_auto_would_run(cli):
+    """Guards the pin: were a command not pinned to ctr, it would run the decoy and fail."""
+    done = cli("--backend", "auto", "list", check=False)
+    assert done.returncode == 1 and "these tests pin the ctr backend" in done.stderr, done.stderr
+    assert cli("list").returncode == 0  # pinned by the environment
 
 
 def test_run_prints_the_job_id_and_list_shows_it(cli):
@@ -152,14 +174,15 @@ def test_input_file_is_stdin(cli, tmp_path):
     assert cli("logs", job_id).stdout.strip() == "3"
 
 
-def test_python_dash_m_is_the_same_command(cli, containerd, state_dir):
-    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+def test_python_dash_m_is_the_same_command(cli, containerd, state_dir, pinned):
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           **pinned}
     done = subprocess.run([sys.executable, "-m", "containerd_tracker_cli", "categories"], capture_output=True,
                           text=True, env=env, timeout=60)
     assert done.returncode == 0 and "docker.io/library/busybox:latest" in done.stdout
 
 
-def test_state_does_not_import_what_it_does_not_use(containerd, state_dir):
+def test_state_does_not_import_what_it_does_not_use(containerd, state_dir, pinned):
     code = (
         "import sys; from containerd_tracker_cli.cli import main\n"
         "try:\n    main(['state', 'no-such-job'])\nexcept SystemExit:\n    pass\n"
@@ -168,17 +191,18 @@ def test_state_does_not_import_what_it_does_not_use(containerd, state_dir):
         " 'containerd_tracker_cli.drmaa2.models') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           **pinned}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-def test_progress_shows_on_a_terminal_only(cli, containerd, state_dir):
+def test_progress_shows_on_a_terminal_only(cli, containerd, state_dir, pinned):
     import pty
 
     exe = shutil.which("containerd-tracker")
     env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
-           "CONTAINERD_TRACKER_SESSION": "cli-progress"}
+           "CONTAINERD_TRACKER_SESSION": "cli-progress", **pinned}
     master, slave = pty.openpty()
     try:
         done = subprocess.run([exe, "array", "1", "3", "--image", "busybox", "--", "true"], stdout=subprocess.PIPE,
@@ -234,8 +258,9 @@ def test_a_throttled_array_from_the_command_line_shows_its_driver(cli, tmp_path)
     assert cli("state", *ids).stdout.count("Failed") == 4
 
 
-def test_watch_prints_each_state_change_as_it_happens(cli, containerd, state_dir):
-    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir)}
+def test_watch_prints_each_state_change_as_it_happens(cli, containerd, state_dir, pinned):
+    env = {**os.environ, "CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
+           **pinned}
     env.pop("CONTAINERD_NAMESPACE", None)
     watch = subprocess.Popen([shutil.which("containerd-tracker"), "--json", "watch"], env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)

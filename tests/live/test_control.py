@@ -1,13 +1,13 @@
 """job_control: suspend, resume, terminate, hold, release."""
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import pytest
 
 from containerd_tracker_cli import InvalidArgumentError, InvalidStateError, JobNotFoundError, JobState
 
-from .helpers import output_of, run_to_end, submit
+from .helpers import output_of, run_to_end, submit, template, wait_until
 
 
 def test_suspend_and_resume(tracker):
@@ -18,21 +18,44 @@ def test_suspend_and_resume(tracker):
     assert tracker.job_state(job_id)[0] == JobState.RUNNING
 
 
-def test_terminate_a_job_that_handles_sigterm(tracker):
-    job_id = submit(tracker, "sh", "-c", "trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.1; done")
-    time.sleep(0.5)  # let the shell install its trap
-    started = time.monotonic()
+def _trapping(tmp_path, on_term: str) -> tuple[dict, Path]:
+    """A job that installs a SIGTERM trap, then says so with a file in a
+    folder the test sees (``ready``), then idles."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    script = f"trap '{on_term}' TERM; touch /shared/ready; while true; do sleep 0.1; done"
+    return {"remote_command": "sh", "args": ["-c", script], "stage_in_files": {str(shared): "/shared"}}, shared
+
+
+def test_terminate_a_job_that_handles_sigterm(make_tracker, tmp_path):
+    # A long grace costs nothing here (terminate returns once the job ends) and a loaded machine
+    # cannot turn it into a SIGKILL before the trap ran.
+    tracker = make_tracker(terminate_grace=30.0)
+    fields, shared = _trapping(tmp_path, "echo got TERM; exit 0")
+    job_id = tracker.add_job(template(**fields))
+    wait_until(lambda: (shared / "ready").exists(), 30, "the job did not report its SIGTERM trap installed")
     tracker.job_control(job_id, "terminate")
-    assert time.monotonic() - started < tracker.terminate_grace
-    assert tracker.job_state(job_id)[0] == JobState.DONE
+    # SIGTERM ended it: its trap ran and chose the status; a SIGKILL would have given 137.
+    info = tracker.job_info(job_id)
+    assert (info.state, info.exit_status, info.terminating_signal) == (JobState.DONE, 0, None)
     assert output_of(tracker, job_id) == "got TERM\n"
+
+
+def test_terminate_a_job_that_ignores_sigterm_ends_it_with_sigkill(make_tracker, tmp_path):
+    tracker = make_tracker(terminate_grace=5.0)  # time enough for its trap to run on a loaded machine
+    fields, shared = _trapping(tmp_path, "touch /shared/got-term")
+    job_id = tracker.add_job(template(**fields))
+    wait_until(lambda: (shared / "ready").exists(), 30, "the job did not report its SIGTERM trap installed")
+    tracker.job_control(job_id, "terminate")
+    # It was asked first, with time to act on it (its trap ran), and survived; then SIGKILL ended it.
+    assert (shared / "got-term").exists(), "the job never got a SIGTERM it could act on before SIGKILL"
+    info = tracker.job_info(job_id)
+    assert (info.state, info.exit_status, info.terminating_signal) == (JobState.FAILED, 137, "SIGKILL")
 
 
 def test_terminate_a_pid1_that_ignores_sigterm_ends_it_with_sigkill(tracker):
     job_id = submit(tracker, "sleep", "300")  # sleep as PID 1 ignores SIGTERM
-    started = time.monotonic()
     tracker.job_control(job_id, "terminate")
-    assert time.monotonic() - started >= tracker.terminate_grace
     info = tracker.job_info(job_id)
     assert info.state == JobState.FAILED
     assert info.exit_status == 137
@@ -40,10 +63,15 @@ def test_terminate_a_pid1_that_ignores_sigterm_ends_it_with_sigkill(tracker):
 
 
 def test_terminate_a_suspended_job(tracker):
-    job_id = submit(tracker, "sleep", "300")
+    job_id = submit(tracker, "sleep", "300")  # sleep as PID 1 ignores SIGTERM
     tracker.job_control(job_id, "suspend")
     tracker.job_control(job_id, "terminate")
-    assert tracker.job_state(job_id)[0] == JobState.FAILED
+    # Resumed, asked with SIGTERM (ignored by PID 1), then killed after the grace.
+    info = tracker.job_info(job_id)
+    assert (info.state, info.sub_state) == (JobState.FAILED, "stopped")
+    assert info.exit_status == 137
+    assert info.terminating_signal == "SIGKILL"
+    assert info.finish_time is not None
 
 
 def test_controls_the_state_does_not_allow_are_invalid_state(tracker):

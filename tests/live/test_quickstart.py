@@ -11,8 +11,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_demo_runs_a_real_job_and_demo_clean_removes_everything(tmp_path, containerd):
     # A private daemon of the demo's own (no system containerd is used here),
     # in a temporary directory instead of /tmp/containerd-tracker-demo.
+    # The demo's commands are the command line's: pinned to ctr by $CONTAINERD_TRACKER_BACKEND, with a
+    # decoy nerdctl first on PATH that fails the demo should anything fall back to `--backend auto`.
+    decoy = tmp_path / "decoy-bin"
+    decoy.mkdir()
+    (decoy / "nerdctl").write_text('#!/bin/sh\necho "nerdctl was run ($*), but this test pins ctr" >&2\nexit 99\n')
+    (decoy / "nerdctl").chmod(0o755)
     env = {**os.environ, "CONTAINERD_TRACKER_DEMO_DIR": str(tmp_path / "demo"),
-           "CONTAINERD_TRACKER_DEMO_SYSTEM": str(tmp_path / "no-system.sock")}
+           "CONTAINERD_TRACKER_DEMO_SYSTEM": str(tmp_path / "no-system.sock"),
+           "CONTAINERD_TRACKER_BACKEND": "ctr", "PATH": f"{decoy}{os.pathsep}{os.environ.get('PATH', '')}"}
     for key in ("CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "CONTAINERD_TRACKER_SESSION"):
         env.pop(key, None)
     try:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .helpers import path_without
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -17,9 +19,18 @@ def _example(name: str = "python") -> str:
     return block.group(1)
 
 
-def test_the_readme_python_example_runs(containerd, state_dir):
-    # A clean environment, with the ctr of the daemon's version first (as on a host that ships it).
+def _path(containerd, scratch: Path) -> str:
+    """A clean PATH, with the ctr of the daemon's version first (as on a host
+    that ships it) and no nerdctl anywhere: the examples use ``backend="auto"``
+    (nerdctl when it is on PATH, else ctr), and the library reads no variable
+    that would pin it (``$CONTAINERD_TRACKER_BACKEND`` is the command line's
+    only), so these tests pin it to ctr by what is on PATH."""
     path = os.path.dirname(containerd.ctr) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return path_without("nerdctl", path, scratch)
+
+
+def test_the_readme_python_example_runs(containerd, state_dir, tmp_path):
+    path = _path(containerd, tmp_path)
     env = {"CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
            "PATH": path, "HOME": "/root"}
     done = subprocess.run([sys.executable, "-c", _example()], capture_output=True, text=True, env=env, timeout=120)
@@ -29,8 +40,8 @@ def test_the_readme_python_example_runs(containerd, state_dir):
     assert second == "hello from a DRMAA2 job"
 
 
-def test_the_readme_session_example_runs(containerd, state_dir):
-    path = os.path.dirname(containerd.ctr) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+def test_the_readme_session_example_runs(containerd, state_dir, tmp_path):
+    path = _path(containerd, tmp_path)
     env = {"CONTAINERD_ADDRESS": containerd.address, "CONTAINERD_TRACKER_STATE_DIR": str(state_dir),
            "PATH": path, "HOME": "/root"}
     done = subprocess.run([sys.executable, "-c", _example("session")], capture_output=True, text=True, env=env,

@@ -15,6 +15,7 @@ import pytest
 
 from containerd_tracker_cli import JobNotFoundError, JobState
 
+from ..support import until
 from .helpers import run_to_end, submit
 
 
@@ -101,9 +102,7 @@ def test_exit_status_of_a_job_that_ended_with_no_tracker_alive(raw, make_tracker
     session = "durable-exit"
     job_id = _submit_in_another_process(make_tracker(session), session, "sleep 1; exit 42")
     # The submitting process is gone; wait for the CLI itself to see the end.
-    deadline = time.monotonic() + 30
-    while not raw.stopped(job_id) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    until(lambda: raw.stopped(job_id), "the job submitted by another process did not stop")
     time.sleep(1)  # the job ended a while before anyone looks
     fresh = make_tracker(session)
     info = fresh.job_info(job_id)
@@ -121,9 +120,7 @@ def test_exit_status_of_a_job_that_ended_with_no_tracker_alive(raw, make_tracker
 def test_concurrent_inspection_never_loses_the_exit_status(raw, make_tracker):
     session = "concurrent-exit"
     job_id = _submit_in_another_process(make_tracker(session), session, "exit 5")
-    deadline = time.monotonic() + 30
-    while not raw.stopped(job_id) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    until(lambda: raw.stopped(job_id), "the job submitted by another process did not stop")
     results: list[tuple] = []
     errors: list[BaseException] = []
 
@@ -157,17 +154,10 @@ def test_exit_status_is_kept_in_containerd_labels(tracker, ctr):
 def _killed_and_deleted_behind_the_trackers_back(tracker, raw) -> str:
     job_id = submit(tracker, "sleep", "30")
     raw.kill(job_id, "SIGKILL")
-    deadline = time.monotonic() + 30
-    while not raw.stopped(job_id):
-        if time.monotonic() > deadline:
-            pytest.fail("the killed job did not stop within 30 s")
-        time.sleep(0.05)
+    until(lambda: raw.stopped(job_id), "the killed job did not stop")
     saved = tracker.state.job_dir(job_id)  # with ctr the job ID is the folder's name
-    deadline = time.monotonic() + 30
-    while not (saved / "shim-state.json").exists():  # the logger's watcher keeps the shim's record
-        if time.monotonic() > deadline:
-            pytest.fail("the job's logger saved no exit within 30 s")
-        time.sleep(0.05)
+    # the logger's watcher keeps the shim's record
+    until(lambda: (saved / "shim-state.json").exists(), "the job's logger saved no exit")
     raw("tasks", "delete", job_id)  # containerd forgets the status (as 1.7+ do on a restart)
     return job_id
 

@@ -1,21 +1,28 @@
 """wait: events, not polling; timeouts; never missing an earlier change."""
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 
 from containerd_tracker_cli import DrmaaTimeoutError, InvalidStateError, JobState
 
-from .helpers import run_to_end, submit
+from .helpers import ListeningRunner, gated, run_to_end, submit, wait_until
 
 
-def test_wait_for_done(tracker):
-    job_id = submit(tracker, "sh", "-c", "sleep 1")
-    started = time.monotonic()
-    tracker.wait(job_id, 30, JobState.DONE, JobState.FAILED)
-    assert tracker.job_state(job_id)[0] == JobState.DONE
-    assert time.monotonic() - started >= 0.9
+def test_wait_for_done_returns_only_once_the_job_has_ended(tracker, tmp_path):
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    # It runs until the test opens the gate, then works a little and leaves a mark as its last act.
+    job_id = submit(tracker, *gated("/gate", "sleep 0.5", "touch /gate/ended"),
+                    stage_in_files={str(gate): "/gate"})
+    assert tracker.job_state(job_id)[0] == JobState.RUNNING  # held at the gate: the wait has to wait
+    (gate / "open").touch()
+    tracker.wait(job_id, 60, JobState.DONE, JobState.FAILED)
+    assert (gate / "ended").exists(), "wait returned before the job's last command ran"
+    info = tracker.job_info(job_id)
+    assert (info.state, info.exit_status) == (JobState.DONE, 0)
+    assert info.finish_time is not None
 
 
 def test_wait_without_states_waits_for_the_end(tracker):
@@ -30,27 +37,44 @@ def test_wait_for_running_returns_while_it_runs(tracker):
     assert tracker.job_state(job_id)[0] == JobState.RUNNING
 
 
-def test_wait_sees_suspension_by_another_tracker(tracker, make_tracker):
-    job_id = submit(tracker, "sleep", "30")
-    other = make_tracker(tracker.session_name)
-    import threading
+def test_wait_sees_suspension_by_another_tracker_through_its_events(make_tracker, monkeypatch):
+    """The suspension comes only once the wait listens on its event stream,
+    and the wait's periodic full re-read is put off for an hour: only the
+    event can end the wait (its own timeout, 10 minutes, ends in a last read)."""
+    from containerd_tracker_cli.tracker import waiting
 
-    timer = threading.Timer(0.5, other.job_control, args=(job_id, "suspend"))
-    timer.start()
-    try:
-        tracker.wait(job_id, 10, JobState.SUSPENDED)
-    finally:
-        timer.join()
+    monkeypatch.setattr(waiting, "SAFETY_POLL", 3600.0)
+    runner = ListeningRunner()
+    tracker = make_tracker(runner=runner)
+    job_id = submit(tracker, "sleep", "300")
+    other = make_tracker(tracker.session_name)
+    outcome: list[object] = []
+
+    def waiter() -> None:
+        try:
+            tracker.wait(job_id, 600, JobState.SUSPENDED)
+            outcome.append("returned")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=waiter, daemon=True)
+    thread.start()
+    wait_until(runner.listening.is_set, 30, "the wait did not start listening on its event stream")
+    assert not outcome, f"the wait ended before the job was suspended: {outcome}"
+    other.job_control(job_id, "suspend")
+    thread.join(120)
+    assert not thread.is_alive(), "the wait did not return within 120 s of the suspension: no event reached it"
+    assert outcome == ["returned"], outcome
+    assert any(job_id in line for line in runner.lines), "no event naming the job came through the stream"
     assert tracker.job_state(job_id)[0] == JobState.SUSPENDED
 
 
 def test_timeout_raises_a_drmaa_timeout_that_is_a_timeout_error(tracker):
     job_id = submit(tracker, "sleep", "30")
-    started = time.monotonic()
-    with pytest.raises(DrmaaTimeoutError) as caught:
+    with pytest.raises(DrmaaTimeoutError, match=rf"job '{job_id}' did not reach Done within 1 s") as caught:
         tracker.wait(job_id, 1.0, JobState.DONE)
     assert isinstance(caught.value, TimeoutError)
-    assert 0.9 <= time.monotonic() - started < 10
+    assert tracker.job_state(job_id)[0] == JobState.RUNNING  # the timeout left the job alone
 
 
 def test_timeout_zero_checks_once(tracker):
@@ -60,9 +84,9 @@ def test_timeout_zero_checks_once(tracker):
     tracker.wait(job_id, 0, JobState.RUNNING)  # already true: returns at once
 
 
-def test_a_change_before_the_wait_began_is_not_missed(tracker):
+def test_a_change_before_the_wait_began_is_not_missed(tracker, raw):
     job_id = submit(tracker, "true")
-    time.sleep(1)  # the job is long over before we wait
+    wait_until(lambda: raw.stopped(job_id), 30, "the job did not end")  # over before we wait
     tracker.wait(job_id, 5, JobState.DONE)
 
 

@@ -48,10 +48,59 @@ def test_every_recorded_container_info_parses():
         assert info.args and info.image
 
 
-def test_every_recorded_container_list_parses():
-    for _, argv, item in _each(("containers", "list")):
-        for cid in parsers.parse_container_ids(argv, item["stdout"]):
-            assert cid
+def _matches(labels: dict[str, str], filters: str) -> bool:
+    """ctr's label filters as the tracker writes them: ``labels."k"`` (set)
+    and ``labels."k"=="v"``, joined by commas (all must hold)."""
+    for term in filters.split(","):
+        key, sep, value = term.partition("==")
+        name = key.removeprefix("labels.").strip('"')
+        if name not in labels or (sep and labels[name] != value.strip('"')):
+            return False
+    return True
+
+
+def _label_args(args: list[str]) -> dict[str, str]:
+    return dict(arg.split("=", 1) for arg in args)
+
+
+def test_every_recorded_container_list_gives_exactly_the_containers_that_existed():
+    """Each listing is compared with the containers the same recording had
+    created, labelled and deleted by then (what the daemon held), not with
+    its own text: no ID lost, none made up, none twice."""
+    checked = set()  # the versions with a listing of some containers compared
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        existing: dict[str, dict[str, str]] = {}  # container ID -> its labels
+        for item in Cassette.load(path).expanded():
+            if item["kind"] != "run":
+                continue
+            argv = item["argv"]
+            command = tuple(argv[7:9])
+            # `ctr run` makes the container, then its task: a failure of the task leaves the container.
+            made = item["exit_code"] == 0 or (argv[7] == "run" and "failed to create shim task" in item["stderr"])
+            if (command == ("containers", "create") or argv[7] == "run") and made:
+                image_at = argv.index("--") + 1
+                labels = _label_args([a.removeprefix("--label=") for a in argv[8:image_at] if a.startswith("--label=")])
+                existing[argv[image_at + 1]] = labels
+                continue
+            if item["exit_code"] != 0:
+                continue
+            elif command == ("containers", "label"):
+                labels = existing[argv[9]]
+                for key, value in _label_args(argv[10:]).items():
+                    if value:
+                        labels[key] = value
+                    else:
+                        labels.pop(key, None)  # `k=` removes a label
+            elif command == ("containers", "delete"):
+                for cid in argv[9:]:
+                    existing.pop(cid)
+            elif command == ("containers", "list"):
+                filters = argv[10] if len(argv) > 10 else ""
+                expected = sorted(cid for cid, labels in existing.items() if not filters or _matches(labels, filters))
+                assert sorted(parsers.parse_container_ids(argv, item["stdout"])) == expected, (path, argv[7:])
+                if expected:
+                    checked.add(path.parent.name)
+    assert checked == set(VERSIONS)
 
 
 def test_every_recorded_image_list_parses():
@@ -131,11 +180,28 @@ def test_exit_events_carry_the_exit_time_in_the_versions_own_form(version):
                 assert parsers.parse_event(streams[item["stream"]], item["line"]).exited_at is not None
 
 
-def test_every_recorded_task_delete_gives_exit_codes():
-    for _, argv, item in _each(("tasks", "delete")):
-        ids = argv[9:]
-        codes, failed = parsers.parse_delete_output(argv, ids, item["stderr"])
-        assert set(codes) | set(failed) == set(ids)
+def test_every_recorded_task_delete_gives_the_exit_code_the_shim_reported():
+    """The status parsed from ``ctr tasks delete``'s warnings is compared with
+    the one the task's shim reported just before in the same recording
+    (``ctr shim --id ID state``; its JSON omits a zero status, as protobuf does)."""
+    import json
+
+    compared = []
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        shim_says: dict[str, int] = {}
+        for item in Cassette.load(path).expanded():
+            argv = item.get("argv", [])
+            if item["kind"] != "run" or item["exit_code"] != 0:
+                continue
+            if tuple(argv[7:8]) == ("shim",) and argv[-1] == "state":
+                shim_says[argv[9]] = json.loads(item["stdout"]).get("exit_status", 0)
+            elif tuple(argv[7:9]) == ("tasks", "delete"):
+                ids = argv[9:]
+                codes, failed = parsers.parse_delete_output(argv, ids, item["stderr"])
+                assert failed == {}, (path, item["stderr"])
+                assert codes == {cid: shim_says[cid] for cid in ids}, (path, item["stderr"])
+                compared += codes.values()
+    assert {0, 1, 2, 3, 137} <= set(compared)  # zero and non-zero statuses both compared
 
 
 #: ``ctr tasks metrics --format json`` of a stopped, OOM-killed task (containerd 1.6.20, cgroup v1,

@@ -1,6 +1,9 @@
 """Exit recording when containerd misbehaves in ways a real daemon cannot be
-made to on demand: a shim that cannot be asked, a harvesting race lost, a
-label write that fails."""
+made to on demand: a label write that fails, a subscription that goes live
+late, saved shim states of every kind. What a daemon can be made to do is
+tested live (tests/live/test_edge_harvest.py): the order of labelling and
+deleting, a shim that cannot be asked, two harvesters at once, a container
+deleted in the middle of a read."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,12 +11,11 @@ from datetime import datetime, timezone
 import pytest
 
 from containerd_tracker_cli.backends.base import EventStream, TaskDeletion
-from containerd_tracker_cli.backends.errors import BackendError, TaskNotFound
-from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
+from containerd_tracker_cli.backends.errors import BackendError
+from containerd_tracker_cli.backends.models import Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
 from containerd_tracker_cli.runner import LiveRunner
 from containerd_tracker_cli.backends.ctr.parsers import Usage
-from containerd_tracker_cli.records import labels as L
 from containerd_tracker_cli.backends.ctr.exits import ExitRecorder
 from containerd_tracker_cli.records.labels import ExitRecord
 
@@ -50,11 +52,6 @@ def backend(mocker):
     return backend
 
 
-def _not_found(cid: str) -> TaskNotFound:
-    why = f'container "{cid}" in namespace "default": not found'
-    return TaskNotFound(f"task {cid!r} not deleted: {why}", argv=["ctr"], exit_code=1, stderr=why)
-
-
 def NOTHING_SAVED(cid: str) -> None:
     return None
 
@@ -63,38 +60,12 @@ def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
     return TaskRecord(container_id=cid, pid=1, status=TaskStatus.STOPPED, exit_status=status, exited_at=at)
 
 
-def test_the_shims_status_and_time_are_labelled_before_the_task_is_deleted(backend):
-    backend.task_exits.return_value = {"j1": stopped("j1", 3)}
-    backend.delete_tasks.return_value = TaskDeletion({"j1": 3}, {})
-    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
-    assert record == ExitRecord(3, T0, 5_000_000)
-    calls = [c[0] for c in backend.method_calls if c[0] in ("set_labels", "delete_tasks")]
-    assert calls == ["set_labels", "delete_tasks"]  # a crash between them loses nothing
-    backend.set_labels.assert_called_once_with("j1", record.to_labels())
-
-
 def test_an_oom_killed_job_is_recorded_so(backend):
     backend.task_exits.return_value = {"j1": stopped("j1", 137), "j2": stopped("j2", 1)}
     backend.task_usage.return_value = Usage(5_000_000, 1)  # both cgroups counted an OOM kill
     records = ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
     assert records["j1"].oom_killed and records["j1"].to_labels()["containerd-tracker/oom-killed"] == "true"
     assert not records["j2"].oom_killed  # it survived a killed child and chose its own status
-
-
-def test_a_shim_that_cannot_be_asked_still_gives_the_status_from_ctrs_delete_warning(backend):
-    backend.delete_tasks.return_value = TaskDeletion({"j1": 7}, {})
-    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
-    assert record == ExitRecord(7, None, None)
-    backend.set_labels.assert_called_with("j1", {L.EXIT_STATUS: "7"})
-
-
-def test_losing_the_race_to_another_harvester_reads_its_labels(backend):
-    backend.delete_tasks.return_value = TaskDeletion({}, {"j1": _not_found("j1")})
-    winner = ExitRecord(42, T0, 9)
-    backend.container_info.return_value = ContainerInfo(id="j1", labels=winner.to_labels())
-    record = ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)["j1"]
-    assert record == winner
-    backend.set_labels.assert_not_called()  # no overwrite of the winner's record
 
 
 SAVED = ('{"id": "j1", "bundle": "/b", "pid": 9, "status": 3, "exit_status": 6, '
@@ -156,17 +127,6 @@ def test_when_no_exit_can_be_written_the_failure_is_raised(backend):
     with pytest.raises(BackendError):
         ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)
     backend.delete_tasks.assert_called_once_with([])
-
-
-def test_a_container_deleted_meanwhile_does_not_cost_the_others_their_status(backend):
-    from containerd_tracker_cli.backends.errors import ContainerNotFound
-
-    backend.task_exits.return_value = {"y": stopped("y", 7)}
-    backend.delete_tasks.return_value = TaskDeletion({"y": 7}, {"x": _not_found("x")})
-    backend.container_info.side_effect = ContainerNotFound("x", argv=["ctr"], exit_code=1, stderr="not found")
-    results = ExitRecorder(backend).harvest(["x", "y"], NOTHING_SAVED)
-    assert results == {"y": ExitRecord(7, T0, 5_000_000), "x": None}
-    backend.set_labels.assert_called_once_with("y", ExitRecord(7, T0, 5_000_000).to_labels())
 
 
 class LateEvents(Events):

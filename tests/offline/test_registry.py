@@ -24,7 +24,7 @@ class NoProcesses(Runner):
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("CONTAINERD_ADDRESS", "DOCKER_HOST", "CONTAINERD_NAMESPACE"):
+    for name in ("CONTAINERD_ADDRESS", "DOCKER_HOST", "CONTAINERD_NAMESPACE", "CONTAINERD_TRACKER_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -56,6 +56,21 @@ def test_auto_is_nerdctl_only_where_it_is_installed(clean_env, tmp_path):
     nerdctl.write_text("#!/bin/sh\n")
     nerdctl.chmod(0o755)
     assert registry.kind_of("auto").name == "nerdctl"
+
+
+def test_auto_is_the_backend_the_environment_names_for_library_and_cli_alike(clean_env, tmp_path):
+    clean_env.setenv("PATH", str(tmp_path))
+    nerdctl = tmp_path / "nerdctl"
+    nerdctl.write_text("#!/bin/sh\n")
+    nerdctl.chmod(0o755)
+    clean_env.setenv("CONTAINERD_TRACKER_BACKEND", "ctr")  # pinned, though nerdctl is installed
+    assert registry.kind_of("auto").name == "ctr"
+    assert ContainerdJobTracker("s", runner=NoProcesses(), state_dir=tmp_path).backend.name == "ctr"
+    clean_env.setenv("CONTAINERD_TRACKER_BACKEND", "auto")
+    assert registry.kind_of("auto").name == "nerdctl"
+    clean_env.setenv("CONTAINERD_TRACKER_BACKEND", "podman")
+    with pytest.raises(InvalidArgumentError, match="CONTAINERD_TRACKER_BACKEND='podman'"):
+        registry.kind_of("auto")
 
 
 @pytest.mark.parametrize("name", ["podman", "", None, ["ctr"]])

@@ -41,10 +41,20 @@ def test_missing_executable():
         LiveRunner().run(["definitely-not-installed-here"], timeout=5)
 
 
-def test_live_stream_lines_timeouts_and_end():
-    with LiveRunner().stream(["sh", "-c", "echo one; sleep 0.5; echo two; echo bad >&2; exit 4"]) as stream:
+def _gated(before: str, gate, after: str) -> str:
+    """A shell script that prints ``before``, then waits for the file
+    ``gate`` to exist, then runs ``after``: nothing of ``after`` can come
+    before the test creates the file, however the machine schedules things."""
+    return f'{before}; while [ ! -e "{gate}" ]; do sleep 0.01; done; {after}'
+
+
+def test_live_stream_lines_timeouts_and_end(tmp_path):
+    gate = tmp_path / "go"
+    script = _gated("echo one", gate, "echo two; echo bad >&2; exit 4")
+    with LiveRunner().stream(["sh", "-c", script]) as stream:
         assert stream.readline(5) == "one"
-        assert stream.readline(0.05) is None
+        assert stream.readline(0.05) is None  # "two" cannot have been printed: the gate is closed
+        gate.touch()
         assert stream.readline(5) == "two"
         with pytest.raises(StreamClosed) as closed:
             stream.readline(5)
@@ -64,8 +74,11 @@ def test_record_then_replay_gives_the_same_answers_without_processes(tmp_path):
     recorder = RecordingRunner(LiveRunner(), cassette, {"dir": str(tmp_path)})
     first = recorder.run(["sh", "-c", f"echo {tmp_path}/x; exit 2"], timeout=10)
     token = recorder.unique_token()
-    with recorder.stream(["sh", "-c", "echo a; sleep 0.3; echo b"]) as stream:
-        lines = [stream.readline(5), stream.readline(0.05), stream.readline(5)]
+    gate = tmp_path / "go"
+    with recorder.stream(["sh", "-c", _gated("echo a", gate, "echo b")]) as stream:
+        lines = [stream.readline(5), stream.readline(0.05)]  # "b" waits for the gate: a timeout
+        gate.touch()
+        lines.append(stream.readline(5))
         with pytest.raises(StreamClosed):
             stream.readline(5)
     assert lines == ["a", None, "b"]
@@ -75,7 +88,7 @@ def test_record_then_replay_gives_the_same_answers_without_processes(tmp_path):
     again = replay.run(["sh", "-c", "echo /elsewhere/x; exit 2"], timeout=10)
     assert (again.exit_code, again.stdout) == (first.exit_code, "/elsewhere/x\n")
     assert replay.unique_token() == token
-    stream = replay.stream(["sh", "-c", "echo a; sleep 0.3; echo b"])
+    stream = replay.stream(["sh", "-c", _gated("echo a", "/elsewhere/go", "echo b")])  # the path as a placeholder
     assert [stream.readline(5), stream.readline(0.01), stream.readline(5)] == lines
     with pytest.raises(StreamClosed):
         stream.readline(5)
@@ -106,15 +119,15 @@ def test_placeholders_reach_url_encoded_paths_and_base64_json(tmp_path):
     import json
     from urllib.parse import quote
 
-    from containerd_tracker_cli.runner.cassette import _Placeholders
+    from containerd_tracker_cli.runner.placeholders import Placeholders
 
     machine = "/tmp/run 42/state"
     template = base64.b64encode(json.dumps({"outputPath": machine + "/out"}).encode()).decode()
     text = f"binary:///x?stdout={quote(machine, safe='')}%2Fo jobTemplate={template} {machine}/f"
-    hidden = _Placeholders({"state_dir": machine}).hide(text)
+    hidden = Placeholders({"state_dir": machine}).hide(text)
     assert machine not in hidden and quote(machine, safe="") not in hidden
     assert '<<base64:{"outputPath": "<<state_dir>>/out"}:base64>>' in hidden
     elsewhere = "/srv/other"
-    again = _Placeholders({"state_dir": elsewhere}).expand(hidden)
+    again = Placeholders({"state_dir": elsewhere}).expand(hidden)
     expected_template = base64.b64encode(json.dumps({"outputPath": elsewhere + "/out"}).encode()).decode()
     assert again == f"binary:///x?stdout={quote(elsewhere, safe='')}%2Fo jobTemplate={expected_template} {elsewhere}/f"

@@ -107,6 +107,8 @@ class ExitRecorder:
             try:
                 self.backend.set_labels(cid, record.to_labels())
                 results[cid] = record
+            except ContainerNotFound:  # deleted meanwhile by another process: nothing left to record
+                results[cid] = None
             except DrmaaError as exc:  # not recorded: keep the task, so containerd keeps the status
                 log.error("exit of %s (%s) could not be recorded: %s", cid, record, exc)
                 problem = problem or exc

@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from ...drmaa2.errors import InternalError
+from ...drmaa2.errors import InternalError, JobNotFoundError
 from ...records import labels as L
 from ...records.statedir import StateDir
 from ..base import OutputDelivery
+from ..errors import ContainerNotFound
 
 if TYPE_CHECKING:
     from .backend import DockerCompatBackend
@@ -51,7 +52,10 @@ class CopiedOutput(OutputDelivery):
             fcntl.flock(fd, fcntl.LOCK_EX)
             if done.exists():
                 return  # copied by the process we waited for
-            stdout, stderr = self.backend.read_output(job_id)
+            try:
+                stdout, stderr = self.backend.read_output(job_id)
+            except ContainerNotFound:
+                raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process") from None
             out_path = labels.get(L.STDOUT) or str(self.state.default_output(key))
             err_path = labels.get(L.STDERR) or out_path
             with open(out_path, "a") as out:
