@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 from ..drmaa2.errors import InvalidArgumentError
 from ..runner import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
 from .base import ContainerBackend, EventStream
-from .errors import BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound
+from .errors import BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound, StartRefused
 from .models import Event
 
 
@@ -21,6 +21,10 @@ _EXEC_FAILED = re.compile(
     r'exec: \\?"(?P<program>[^"\\]+)\\?": '
     r'(?:executable file not found|stat [^:]*: no such file or directory|permission denied)'
     r'|executable file `(?P<crun>[^`]+)` not found')  # crun's wording
+
+#: containerd's and the runtime's words when a made container's task cannot
+#: be started (ctr and docker alike: the shim's task create runs runc).
+_START_FAILED = re.compile(r"failed to create shim task|OCI runtime|starting container process|failed to start")
 
 #: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
 PULL_TIMEOUT = 3600.0
@@ -54,6 +58,20 @@ class CliBackend(ContainerBackend):
         if done.exit_code != 0 and not allow_failure:
             self._raise(done, container_id)
         return done
+
+    def _run_started(self, argv: Sequence[str], container_id: str) -> Completed:
+        """A call that creates *and* starts a container (``run --detach``): a
+        failure of the start is a :class:`StartRefused`, one of the creation
+        stays what it is (a full disk is not the job's fault)."""
+        try:
+            return self._run(argv, container_id=container_id)
+        except ExecutableNotFound:
+            raise
+        except BackendError as exc:
+            if _START_FAILED.search(exc.stderr or ""):
+                raise StartRefused("the runtime refused to start the job", argv=exc.argv, exit_code=exc.exit_code,
+                                   stderr=exc.stderr) from exc
+            raise
 
     def _raise(self, done: Completed, container_id: str | None) -> None:
         err = done.stderr.strip()

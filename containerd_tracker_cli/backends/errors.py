@@ -30,6 +30,10 @@ class ExecutableNotFound(BackendError):
         super().__init__(f"{program!r} is not in the image", argv=argv, exit_code=exit_code, stderr=stderr)
 
 
+class StartRefused(BackendError):
+    """The runtime refused to start the job's process (its container was made)."""
+
+
 class DaemonUnreachable(DrmCommunicationError):
     """The daemon did not answer, the CLI is missing, or a call hung."""
 

@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"DRMAA2 job session (env {ENV_SESSION}; default '{DEFAULT_SESSION}')")
     parser.add_argument("--backend", default=os.environ.get(registry.ENV_BACKEND, registry.AUTO),
                         choices=registry.CHOICES,
-                        help="which CLI drives containerd (auto: nerdctl when installed, else ctr)")
+                        help="which CLI drives containerd (env CONTAINERD_TRACKER_BACKEND; auto: nerdctl when "
+                             "installed, else ctr)")
     parser.add_argument("--state-dir", default=None,
                         help="tracker state directory (env CONTAINERD_TRACKER_STATE_DIR)")
     parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout, nothing else")

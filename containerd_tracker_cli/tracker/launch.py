@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..backends.base import ContainerBackend, OutputDelivery
-from ..backends.errors import BackendError, ExecutableNotFound
+from ..backends.errors import BackendError, ExecutableNotFound, StartRefused
 from ..backends.models import ImageRecord, TaskStatus
 from ..drmaa2.errors import DrmaaError, InternalError, InvalidArgumentError, UnsupportedAttributeError
 from ..records import labels as L
@@ -93,7 +93,7 @@ class Launcher:
                                 f"cannot give output file {str(path)!r} to uid {plan.owner[0]}: {exc.strerror}") from exc
             started_now = not plan.hold and array is None
             if started_now and self.backend.runs_in_one_call:  # run --detach
-                with self._start_errors(wrapped=plan.wrapped):
+                with self._start_errors(wrapped=plan.wrapped, only=StartRefused):
                     job_id = self.backend.run_container(plan.spec, log_uri=plan.log_uri or "",
                                                         pid_file=str(self.state.pid_file(key)))
             else:
@@ -154,8 +154,10 @@ class Launcher:
             self.backend.start_task(job_id, log_uri=log_uri or "", pid_file=str(self.state.pid_file(key)))
 
     @contextlib.contextmanager
-    def _start_errors(self, *, wrapped: bool) -> Iterator[None]:
-        """A start the CLI refused, as the DRMAA2 error that says why."""
+    def _start_errors(self, *, wrapped: bool, only: type[BackendError] = BackendError) -> Iterator[None]:
+        """A start the CLI refused, as the DRMAA2 error that says why; other
+        than a missing program, only failures of kind ``only`` (a call that
+        also creates the container: only those of the start)."""
         try:
             yield
         except ExecutableNotFound as exc:
@@ -169,7 +171,7 @@ class Launcher:
                 f"the job could not be started: {exc.program!r} is not in the image or not executable",
                 argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr,
             ) from exc
-        except BackendError as exc:
+        except only as exc:
             raise InvalidArgumentError(
                 "the job could not be started", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr
             ) from exc

@@ -129,7 +129,12 @@ class Observer:
             if exits[job_id] is None and task is not None and task.exit_status is not None:
                 exits[job_id] = ExitRecord(task.exit_status, task.exited_at,  # the CLI keeps it
                                            oom_killed=task.oom_killed and task.exit_status == 137)
-        exits = self.exits.complete(observed, exits)
+        try:
+            exits = self.exits.complete(observed, exits)
+        except JobNotFoundError:  # one was deleted meanwhile by another process
+            if not missing_ok:
+                raise
+            return self.many(wanted, missing_ok=True, notify=notify)  # read again: it is left out
 
         snapshots = {}
         for job_id in wanted:
@@ -144,7 +149,13 @@ class Observer:
                                          limit=self.state.limit_hit(folder) if exits[job_id] else None)
             snap = snapshots[job_id] = Snapshot(info, task, exits[job_id], dispatched, started, state, sub_state)
             if snap.state in TERMINAL_STATES:
-                self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
+                try:
+                    self.output.settle(job_id, snap.folder, info.labels, task_gone=snap.task is None)
+                except JobNotFoundError:  # deleted meanwhile (its output could not be copied)
+                    if not missing_ok:
+                        raise
+                    del snapshots[job_id]
+                    continue
                 self.backend.runner.settled(job_id, self._output_files(snap))
         if notify and self.on_queued_array is not None:
             for key in {s.info.labels[L.ARRAY] for s in snapshots.values()

@@ -22,9 +22,9 @@ def _example(name: str = "python") -> str:
 def _path(containerd, scratch: Path) -> str:
     """A clean PATH, with the ctr of the daemon's version first (as on a host
     that ships it) and no nerdctl anywhere: the examples use ``backend="auto"``
-    (nerdctl when it is on PATH, else ctr), and the library reads no variable
-    that would pin it (``$CONTAINERD_TRACKER_BACKEND`` is the command line's
-    only), so these tests pin it to ctr by what is on PATH."""
+    (``$CONTAINERD_TRACKER_BACKEND``, else nerdctl when it is on PATH, else
+    ctr) and run as a new user would, with no variable set, so these tests
+    pin it to ctr by what is on PATH."""
     path = os.path.dirname(containerd.ctr) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     return path_without("nerdctl", path, scratch)
 

@@ -603,3 +603,29 @@ def test_observing_a_job_beside_a_removed_one_through_nerdctl_2():
     alive, removed = sample["element"]["Id"], "f" * 64
     assert set(backend.observe([alive])) == {alive}
     assert set(backend.observe([alive, removed])) == {alive}  # nerdctl printed nothing: asked again for the rest
+
+
+@pytest.mark.parametrize("words", [
+    "1 errors: [no such object: {missing}]",  # nerdctl 0.22–1.1 (from its source)
+    "container not found",  # names none: each is asked alone
+])
+def test_observing_beside_a_removed_job_when_nerdctl_names_it_otherwise_or_not_at_all(words):
+    from containerd_tracker_cli.backends.dockercompat.backend import DockerCompatBackend
+    from containerd_tracker_cli.runner import Runner
+
+    sample = real_inspects("running")[0]
+    alive, removed = sample["element"]["Id"], "f" * 64
+
+    class Canned(Runner):
+        def run(self, argv, *, timeout, stdin=None):
+            names = list(argv[7:])
+            if removed in names:  # nothing on stdout for any of them, as nerdctl does
+                return Completed(tuple(argv), 1, "", fake.log_line("fatal", words.format(missing=removed), NOW))
+            return Completed(tuple(argv), 0, sample["stdout"], sample["stderr"])
+
+        def stream(self, argv):
+            raise AssertionError("no streams")
+
+    backend = DockerCompatBackend(Canned(), "nerdctl", ADDRESS, "default")
+    assert set(backend.observe([alive, removed])) == {alive}
+    assert backend.observe([removed]) == {}

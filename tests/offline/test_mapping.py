@@ -30,11 +30,9 @@ DRMAA2_ACTIONS = {"terminate", "suspend", "resume", "hold", "release"}
 EXIT_STATUSES = range(256)
 
 
-@pytest.mark.parametrize("status", list(TaskStatus))
+@pytest.mark.parametrize("status", [s for s in TaskStatus if s != TaskStatus.STOPPED])  # STOPPED: the next test
 def test_every_containerd_status_maps_as_the_seed_does_with_the_raw_status_as_sub_state(status):
     """Also a status added to the model later is checked: unnamed by the seed, it is Undetermined."""
-    if status == TaskStatus.STOPPED:
-        return  # decided by the exit status: the next test
     assert map_state(task(status), None) == (SEED.get(status.value, JobState.UNDETERMINED), status.value)
 
 

@@ -8,7 +8,8 @@ its scenario, the replay wrapped in a recorder: the recorder writes down every
 interaction the replay serves (the same placeholders hide the same values) and
 what the job's output files hold when each job is first seen ended, in the
 current format. The result must hold every interaction of the original, in
-order, unchanged — the conversion only adds — or the file is left as it was
+order, unchanged but for the labels in DROPPED_LABELS taken out of recorded
+``create`` commands — the conversion otherwise only adds — or the file is left as it was
 and the script fails. ``meta`` is kept, with a note of the conversion.
 
 Why: the real nerdctl 2.1.6 recordings (fixtures/nerdctl/2.1.6/) were made on

@@ -226,7 +226,7 @@ class CtrBackend(CliBackend):
 
     def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
         self._check(spec)
-        self._run(self.commands.run(spec, log_uri, pid_file), container_id=spec.id)
+        self._run_started(self.commands.run(spec, log_uri, pid_file), spec.id)
         return spec.id
 
     def _check(self, spec: ContainerSpec) -> None:

@@ -61,13 +61,19 @@ class RecordCache:
         costs a later ``ctr containers info``."""
         kept = info.model_copy(update={"labels": {k: v for k, v in info.labels.items() if k not in CHANGING}})
         path = self._path(info.id)
+        text = kept.model_dump_json()
+        try:
+            if path.read_text() == text:
+                return  # kept already (a job or two are read afresh each time)
+        except OSError:
+            pass
         # Per process and thread: a notifier thread may keep the same record.
         tmp = path.with_name(f".{info.id}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
-                out.write(kept.model_dump_json())
+                out.write(text)
             tmp.replace(path)
         except OSError as exc:
             log.warning("cannot keep the record of %s in %s: %s", info.id, self.folder, exc)

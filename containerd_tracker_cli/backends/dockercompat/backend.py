@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 30.0
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _MISSING = re.compile(r"[Nn]o such (?:container|object)|not found")
-_MISSING_ID = re.compile(r"[Nn]o such container: (?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)")
+_MISSING_ID = re.compile(r"[Nn]o such (?:container|object): (?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)")
 # Precise on purpose: "no such file or directory" also ends a failed exec.
 _UNREACHABLE = (
     "cannot connect to the docker daemon",          # docker, socket missing or daemon down
@@ -103,11 +103,16 @@ class DockerCompatBackend(CliBackend):
         if done.exit_code != 0 and not done.stdout.strip().startswith("["):
             if not _MISSING.search(done.stderr):
                 self._raise(done, None)
-            # nerdctl 2.x prints nothing at all when one name is missing: ask
-            # again for those it did not name (docker prints the others).
+            # nerdctl (0.22–1.1, 2.1) prints nothing at all when one name is
+            # missing: ask again for those it did not name, or, when it named
+            # none, for each alone (docker prints the others).
             named = {m["id"] for m in _MISSING_ID.finditer(done.stderr)} & set(names)
             rest = [name for name in names if name not in named]
-            return self.observe(rest) if named and rest else {}
+            if named:
+                return self.observe(rest) if rest else {}
+            if len(names) == 1:
+                return {}
+            return {cid: seen for name in names for cid, seen in self.observe([name]).items()}
         found = {}
         for item in parsers.parse_inspect(argv, done.stdout):
             # Asked by ID (the job ID) as a rule; by name also answers.
@@ -178,7 +183,7 @@ class DockerCompatBackend(CliBackend):
 
     def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
         argv = self.commands.run(spec)
-        done = self._run(argv, container_id=spec.id)
+        done = self._run_started(argv, spec.id)
         lines = done.stdout.strip().splitlines()
         if not lines or not _HEX_ID.match(lines[-1].strip()):
             raise CliParseError(argv, "no container ID printed", done.stdout)  # the caller removes it by name
