@@ -1,111 +1,143 @@
-"""Side-by-side timings: containerd-tracker against the raw ctr calls that do
-the same work. Run on demand (root): ``python3 benchmarks/bench.py``.
+"""containerd-tracker against the raw ``ctr`` doing the same work, side by
+side in one script (issue 11's figures). Run as root:
 
-Starts its own private containerd, prints a Markdown table of medians and
-ratios (tracker / raw ctr). Nothing here is asserted: speed is measured, not
-tested.
+    python3 benchmarks/bench.py [--containerd-version 1.6|1.7|2.1] [--jobs 200] [--repeat N] [--json out.json]
+
+Starts its own private containerd (and removes it, with every job, at the
+end), prints a Markdown table of medians and writes everything measured,
+samples included, as JSON. Not a test: it asserts nothing. Rows:
+
+1. ``add_job`` vs ``ctr run -d --log-uri file://…`` of the same container;
+2. the state of all N jobs of a session vs one ``ctr tasks list`` (and the
+   CLI calls that takes at N=50 and N);
+3. ``wait`` latency: the task's exit time (containerd's) to ``wait`` returning;
+4. submit + wait + exit status vs the fastest faithful raw sequence;
+5. ``containerd-tracker state ID`` as a new process vs ``python3 -c pass``;
+6. an array of N ``true`` tasks: all submitted / all ended, vs a sequential
+   ``ctr run -d`` loop (and 4 or 8 of them in parallel, the floor);
+
+plus the CLI processes each operation starts (through a counting runner)
+and the host processes a running job leaves beside its shim.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
-from containerd_tracker_cli import ContainerdJobTracker, JobState, JobTemplate
-from containerd_tracker_cli.testing import PrivateContainerd
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
 
-IMAGE = "docker.io/library/busybox:latest"
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+ROWS = ("resident", "1", "5", "3", "4", "2", "6")
 
 
-def run(argv: list[str], env: dict[str, str] | None = None) -> None:
-    subprocess.run(argv, check=True, capture_output=True, env=env)
+def use_containerd_version(version: str) -> str:
+    """That version's binaries first on PATH for the whole run (as the
+    tests' --containerd-version does); returns the folder."""
+    done = subprocess.run(["sh", str(ROOT / "scripts" / "containerd-versions.sh"), version],
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f"--containerd-version {version}: {done.stderr.strip()}")
+    bindir = done.stdout.split()[-1]
+    current = shutil.which("ctr")
+    if not (current and Path(current).parent == Path(bindir)):  # /usr/bin first would shadow e.g. python3
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    return bindir
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--jobs", type=int, default=20, help="jobs per submission round")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--containerd-version", choices=("1.6", "1.7", "2.1"),
+                        help="run on that containerd (scripts/containerd-versions.sh); default: the one on PATH")
+    parser.add_argument("--jobs", type=int, default=200, help="N of rows 2 and 6 (default 200)")
+    parser.add_argument("--repeat", type=int, default=15, help="samples per median (default 15)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write the results (default build/bench-containerd-<version>.json)")
+    parser.add_argument("--only", default=",".join(ROWS),
+                        help=f"comma-separated parts to run (default all: {','.join(ROWS)})")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (it starts a private containerd)", file=sys.stderr)
         return 2
-    rows: list[tuple[str, float, float, str]] = []
-    with PrivateContainerd() as daemon, tempfile.TemporaryDirectory() as state:
-        daemon.import_busybox()
-        ctr = daemon.ctr_argv
-        tracker = ContainerdJobTracker("bench", address=daemon.address, state_dir=state)
-        env = {**os.environ, "CONTAINERD_ADDRESS": daemon.address, "CONTAINERD_TRACKER_STATE_DIR": state,
-               "CONTAINERD_TRACKER_SESSION": "bench"}
-        exe = shutil.which("containerd-tracker") or "containerd-tracker"
-        job = tracker.add_job(JobTemplate(job_category=IMAGE, remote_command="sleep", args=["600"]))
+    if args.repeat < 1 or args.jobs < 1:
+        parser.error("--repeat and --jobs must be at least 1")
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+    if unknown := [p for p in only if p not in ROWS]:
+        parser.error(f"unknown parts {unknown}: choose from {','.join(ROWS)}")
+    if args.containerd_version:
+        use_containerd_version(args.containerd_version)
 
-        # Cold start of the command line: a whole new process per call.
-        python = median_ms(lambda: run([sys.executable, "-c", "pass"]), args.repeat)
-        cli = median_ms(lambda: run([exe, "state", job], env), args.repeat)
-        raw = median_ms(lambda: (run(ctr("containers", "info", job)), run(ctr("tasks", "list"))), args.repeat)
-        rows.append(("`containerd-tracker state ID` (new process)", cli, raw,
-                     f"`ctr containers info` + `ctr tasks list`; `python3 -c pass` alone: {python:.0f} ms"))
+    # Imported once PATH is final: the runner and the daemon look ctr up then.
+    import bench_report
+    import bench_rows
+    from bench_kit import Ctr, library_state, machine
+    from containerd_tracker_cli.testing import PrivateContainerd
 
-        # Library calls in a warm process.
-        rows.append(("`job_state(id)`", median_ms(lambda: tracker.job_state(job), args.repeat), raw,
-                     "same two ctr calls"))
-        flt = 'labels."drmaa2"=="true",labels."jobSessionName"=="bench"'
-        rows.append(("`list_jobs()`", median_ms(tracker.list_jobs, args.repeat),
-                     median_ms(lambda: run(ctr("containers", "list", "--quiet", flt)), args.repeat),
-                     "`ctr containers list --quiet <label filter>`"))
+    def log(text: str) -> None:
+        print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
 
-        # Submission: N jobs through the tracker vs `ctr run -d` with a log file.
-        template = JobTemplate(job_category=IMAGE, remote_command="true")
-        counter = iter(range(10**6))
-
-        def raw_submit() -> None:
-            n = next(counter)
-            run(ctr("run", "--detach", "--log-uri", f"file://{state}/raw-{n}.log", IMAGE, f"raw-{n}", "true"))
-
-        submit = median_ms(lambda: tracker.add_job(template), args.jobs)
-        raw_sub = median_ms(raw_submit, args.jobs)
-        rows.append(("`add_job(template)`", submit, raw_sub, "`ctr run --detach --log-uri file://…` "
-                     "(the tracker also checks the image and writes labels)"))
-
-        # A job's end: wait + exit status through the tracker vs polling ctr.
-        def tracked_end() -> None:
-            j = tracker.add_job(JobTemplate(job_category=IMAGE, remote_command="true"))
-            tracker.wait(j, 30, JobState.DONE, JobState.FAILED)
-            tracker.job_info(j).exit_status
-
-        def raw_end() -> None:
-            n = next(counter)
-            run(ctr("run", "--detach", "--null-io", IMAGE, f"raw-{n}", "true"))
-            while b"STOPPED" not in subprocess.run(ctr("tasks", "list"), capture_output=True).stdout.split(
-                    f"raw-{n}".encode(), 1)[1].split(b"\n", 1)[0]:
-                time.sleep(0.01)
-            run(ctr("tasks", "delete", f"raw-{n}"))
-
-        rows.append(("submit, wait, read exit status", median_ms(tracked_end, args.repeat),
-                     median_ms(raw_end, args.repeat),
-                     "`ctr run -d`, poll `ctr tasks list` every 10 ms, `ctr tasks delete` (stderr has the status)"))
-    version = subprocess.run(["ctr", "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"\n{version}, {os.cpu_count()} cores, median of {args.repeat} (submissions: {args.jobs})\n")
-    print("| operation | containerd-tracker | raw ctr | ratio | raw ctr equivalent |")
-    print("| --- | ---: | ---: | ---: | --- |")
-    for name, ours, theirs, what in rows:
-        print(f"| {name} | {ours:.0f} ms | {theirs:.0f} ms | {ours / theirs:.1f}× | {what} |")
+    began = time.monotonic()
+    namespace = f"bench-{os.getpid()}"  # runc keeps state by namespace and ID for every containerd of the host
+    result: dict[str, object] = {"repeat": args.repeat, "jobs": args.jobs, "namespace": namespace}
+    rows: list[dict[str, object]] = []
+    with PrivateContainerd() as daemon, tempfile.TemporaryDirectory(prefix="bench-state-") as state:
+        ctr = Ctr(daemon.ctr, daemon.address, namespace, Path(state) / "raw-logs")
+        ctr.log_dir.mkdir()
+        try:
+            version = daemon.version()
+            result["machine"] = machine(daemon.ctr, version)
+            result["library"] = library_state(ROOT)
+            log(f"containerd {version} at {daemon.address} ({daemon.containerd}), namespace {namespace}")
+            daemon.import_busybox(namespace=namespace)
+            ctx = bench_rows.Ctx(daemon.address, namespace, state, ctr, log=log)
+            for part in ROWS:
+                if part not in only:
+                    continue
+                log(f"part {part}")
+                if part == "resident":
+                    result["resident"] = bench_rows.resident(ctx)
+                elif part == "1":
+                    rows.append(bench_rows.add_job(ctx, args.repeat))
+                elif part == "2":
+                    rows.append(bench_rows.states(ctx, args.jobs, args.repeat))
+                elif part == "3":
+                    rows.append(bench_rows.wait_latency(ctx, args.repeat))
+                elif part == "4":
+                    rows.append(bench_rows.submit_wait_status(ctx, args.repeat))
+                elif part == "5":
+                    rows.extend(bench_rows.cli_state(ctx, args.repeat))
+                elif part == "6":
+                    rows.extend(bench_rows.array(ctx, args.jobs, args.repeat).values())
+        finally:
+            log("cleaning up")
+            ctr.wipe()
+    try:  # runc's per-namespace folder (empty once every container of ours is gone)
+        os.rmdir(f"/run/containerd/runc/{namespace}")
+    except OSError:
+        pass
+    order = {key: i for i, key in enumerate(("1", "2", "2b", "3", "4", "5", "5b", "6", "6b"))}
+    rows.sort(key=lambda r: order.get(str(r["row"]), 99))
+    result["rows"] = rows
+    result["calls"] = ctx.calls()
+    result["machine"]["loadavg_end"] = os.getloadavg()  # type: ignore[index]
+    result["noise"] = (f"{result['machine']['nproc']} cores shared with whatever else runs "  # type: ignore[index]
+                       "(here: other test suites), so every figure is noisy.")
+    result["seconds"] = time.monotonic() - began
+    if library_state(ROOT)["sources_sha256"] != result["library"]["sources_sha256"]:  # type: ignore[index]
+        result["library"]["changed_during_run"] = True  # type: ignore[index]
+        log("warning: containerd_tracker_cli/ changed while this ran (someone edits the tree)")
+    print(bench_report.render(result))
+    out = args.json or ROOT / "build" / f"bench-containerd-{'.'.join(version.split('.')[:2])}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"\nJSON: {out}", file=sys.stderr)
     return 0
 
 
