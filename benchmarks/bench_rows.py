@@ -426,15 +426,7 @@ def cli_state(ctx: Ctx, repeat: int) -> tuple[dict[str, object], dict[str, objec
     }
     if entry:
         sides["entry"] = lambda: _run(entry)
-    samples: dict[str, list[float]] = {name: [] for name in sides}
-    for fn in sides.values():
-        fn()
-    for i in range(repeat):
-        names = list(sides) if i % 2 == 0 else list(reversed(sides))
-        for name in names:
-            start = now()
-            sides[name]()
-            samples[name].append(now() - start)
+    samples = _interleave(sides, repeat)
     imports = import_times([sys.executable, "-X", "importtime", "-m", "containerd_tracker_cli", *options])
     ctx.ctr.wipe()
     m = {name: med(s) for name, s in samples.items()}
