@@ -5,7 +5,7 @@ import abc
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,9 @@ class Runner(abc.ABC):
         moves its clock on)."""
         time.sleep(max(seconds, 0.0))
 
-    def settled(self, job_id: str, files: Sequence[str]) -> None:
-        """Told once per job when it is first seen ended, its output ``files``
-        complete. Live there is nothing to do; a recording keeps what the
-        files hold and a replay writes it back at the same point, so a test
-        that reads a job's output works offline as it does live."""
+    def settled(self, job_id: str, files: Callable[[], Sequence[str]]) -> None:
+        """Told each time a job is seen ended, its files complete; ``files()``
+        gives their paths (output, error, input), asked only when needed. Live
+        there is nothing to do; a recording keeps what the files hold the first
+        time and a replay writes it back at the same point, so a test that reads
+        a job's output works offline as it does live."""

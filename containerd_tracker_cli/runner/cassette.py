@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .base import Completed, Runner, Stream, StreamClosed
 from .placeholders import Placeholders
@@ -179,14 +179,14 @@ class RecordingRunner(Runner):
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
 
-    def settled(self, job_id: str, files: Sequence[str]) -> None:
+    def settled(self, job_id: str, files: Callable[[], Sequence[str]]) -> None:
         """Keep what the job's output files hold, the first time it is seen ended."""
         self.inner.settled(job_id, files)
         with self._lock:
             if job_id in self._settled:
                 return
             self._settled.add(job_id)
-        kept = [_kept_file(path, self._ph) for path in dict.fromkeys(files)]
+        kept = [_kept_file(path, self._ph) for path in dict.fromkeys(files())]
         self._append({"kind": "files", "job": job_id, "files": kept})
 
 
@@ -316,7 +316,7 @@ class ReplayRunner(Runner):
             with self._lock:
                 self._skipped += max(seconds, 0.0)
 
-    def settled(self, job_id: str, files: Sequence[str]) -> None:
+    def settled(self, job_id: str, files: Callable[[], Sequence[str]]) -> None:
         """Write back what the job's output files held when recorded."""
         if self.cassette.format < 2:
             return  # recorded before files were kept
@@ -327,10 +327,11 @@ class ReplayRunner(Runner):
         index = self._position
         item = self._next("files", f"the output files of job {job_id}")
         kept = {self._ph.expand(entry["path"]): entry for entry in item.get("files", [])}
-        if item.get("job") != job_id or set(kept) != set(files):
+        asked = set(files())
+        if item.get("job") != job_id or set(kept) != asked:
             raise ReplayMismatch(
                 f"{self.cassette.path}, interaction {index}: job {job_id} ended with output files "
-                f"{sorted(set(files))}; the recording has job {item.get('job')} with {sorted(kept)}")
+                f"{sorted(asked)}; the recording has job {item.get('job')} with {sorted(kept)}")
         for path, entry in kept.items():
             if entry.get("missing"):
                 continue

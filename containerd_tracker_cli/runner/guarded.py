@@ -54,7 +54,7 @@ class GuardedReplay(Runner):
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
 
-    def settled(self, job_id: str, files: Sequence[str]) -> None:
+    def settled(self, job_id: str, files: Callable[[], Sequence[str]]) -> None:
         __tracebackhide__ = True
         self._guard(lambda: self.inner.settled(job_id, files))
 

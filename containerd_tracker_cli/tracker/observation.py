@@ -18,6 +18,7 @@ from ..records import labels as L
 from ..records.labels import ExitRecord, folder_of
 from ..records.statedir import StateDir
 from .mapping import map_state
+from .paths import expand_path
 
 #: containerd's identifier grammar (containerd/identifiers), 76 characters at most.
 JOB_ID = re.compile(r"(?=.{1,76}\Z)[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
@@ -92,10 +93,17 @@ class Observer:
             raise self._missing(job_id) from None
         return self.owned(info)
 
-    def _output_files(self, snap: Snapshot) -> list[str]:
-        """Where an ended job's stdout and stderr are (one file when joined)."""
-        stdout = snap.info.labels.get(L.STDOUT) or str(self.state.default_output(snap.folder))
-        return list(dict.fromkeys([stdout, snap.info.labels.get(L.STDERR) or stdout]))
+    def _job_files(self, snap: Snapshot) -> list[str]:
+        """Where an ended job's stdout and stderr are (one file when joined),
+        and its input file if it has one."""
+        labels = snap.info.labels
+        stdout = labels.get(L.STDOUT) or str(self.state.default_output(snap.folder))
+        files = [stdout, labels.get(L.STDERR) or stdout]
+        template = L.decode_template(labels)
+        if template is not None and template.input_path:
+            index = labels.get(L.ARRAY_INDEX)
+            files.append(str(expand_path(template.input_path, int(index) if index and index.isdigit() else None)))
+        return list(dict.fromkeys(files))
 
     def _missing(self, job_id: str) -> JobNotFoundError:
         return JobNotFoundError(f"job {job_id!r} not found in namespace {self.backend.namespace!r}")
@@ -156,7 +164,7 @@ class Observer:
                         raise
                     del snapshots[job_id]
                     continue
-                self.backend.runner.settled(job_id, self._output_files(snap))
+                self.backend.runner.settled(job_id, lambda snap=snap: self._job_files(snap))
         if notify and self.on_queued_array is not None:
             for key in {s.info.labels[L.ARRAY] for s in snapshots.values()
                         if s.state == JobState.QUEUED and s.info.labels.get(L.ARRAY)}:

@@ -264,8 +264,14 @@ def test_what_the_jobs_wrote(containerd_tracker, tmp_path):
         output_path=str(tmp_path / "job.out"), error_path=str(tmp_path / "job.err")))
     large = containerd_tracker.add_job(JobTemplate(
         job_category=BUSYBOX, remote_command="sh", args=["-c", "yes 0123456789abcdef | head -c 2500000; echo end"]))
+    (tmp_path / "in.txt").write_text("fed through stdin\\n")
+    fed = containerd_tracker.add_job(JobTemplate(
+        job_category=BUSYBOX, remote_command="cat", input_path=str(tmp_path / "in.txt"),
+        output_path=str(tmp_path / "fed.out")))
     containerd_tracker.wait(apart, 30)
     containerd_tracker.wait(large, 30)
+    containerd_tracker.wait(fed, 30)
+    assert (tmp_path / "fed.out").read_text() == "fed through stdin\\n"
     assert (tmp_path / "job.out").read_text() == "out\\n"
     assert (tmp_path / "job.err").read_text() == "err\\n"
     text = open(containerd_tracker.job_info(large).extension.extension_list["stdout"]).read()
@@ -296,7 +302,10 @@ def test_what_jobs_wrote_is_there_on_replay_too(live_user, containerd, dockerd, 
                                             f"--containerd-address={address}", timeout=180)
     result.assert_outcomes(passed=1)
     data = json.loads(cassette(live_user, "test_jobs", "test_what_the_jobs_wrote").read_text())
-    assert data["format"] == 2 and sum(i["kind"] == "files" for i in data["interactions"]) == 2
+    kept = [i for i in data["interactions"] if i["kind"] == "files"]
+    assert data["format"] == 2 and len(kept) == 3
+    assert any(f["path"] == "<<tmp_path>>/in.txt" and f["text"] == "fed through stdin\n"
+               for i in kept for f in i["files"])  # the input file too
 
     result = replay(live_user, monkeypatch, f"--basetemp={live_user.path / 'elsewhere'}")
     result.assert_outcomes(passed=1)

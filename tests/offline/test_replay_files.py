@@ -19,8 +19,8 @@ def _record(tmp_path: Path, where: Path, files: dict[str, bytes]) -> Cassette:
     recorder = RecordingRunner(LiveRunner(), cassette, {"tmp_path": str(where)})
     for name, data in files.items():
         (where / name).write_bytes(data)
-    recorder.settled("job-1", [str(where / name) for name in files] + [str(where / "never-written")])
-    recorder.settled("job-1", [str(where / name) for name in files])  # seen ended again: kept once
+    recorder.settled("job-1", lambda: [str(where / name) for name in files] + [str(where / "never-written")])
+    recorder.settled("job-1", lambda: [str(where / name) for name in files])  # seen ended again: kept once
     return Cassette.load(cassette.path)
 
 
@@ -38,13 +38,13 @@ def test_output_files_round_trip_to_another_machines_paths(tmp_path):
 
     replay = ReplayRunner(cassette, {"tmp_path": str(replayed_at)})
     files = [str(replayed_at / n) for n in ("job.out", "job.err", "big.out", "never-written")]
-    replay.settled("job-1", files)
+    replay.settled("job-1", lambda: files)
     assert (replayed_at / "job.out").read_bytes() == f"out: wrote {replayed_at}/data\n".encode()
     assert (replayed_at / "job.err").read_bytes() == BINARY
     assert (replayed_at / "big.out").read_bytes() == large
     assert not (replayed_at / "never-written").exists()
     assert replay.remaining == 0
-    replay.settled("job-1", files)  # a later observation: nothing more is asked of the recording
+    replay.settled("job-1", lambda: files)  # a later observation: nothing more is asked of the recording
 
 
 def test_other_output_files_than_recorded_are_a_mismatch_naming_them(tmp_path):
@@ -52,7 +52,7 @@ def test_other_output_files_than_recorded_are_a_mismatch_naming_them(tmp_path):
     cassette = _record(tmp_path, tmp_path / "rec", {"job.out": b"x"})
     replay = ReplayRunner(cassette, {"tmp_path": str(tmp_path / "rec")})
     with pytest.raises(ReplayMismatch, match="elsewhere.out"):
-        replay.settled("job-1", [str(tmp_path / "elsewhere.out")])
+        replay.settled("job-1", lambda: [str(tmp_path / "elsewhere.out")])
 
 
 def test_a_recording_from_before_files_were_kept_still_replays(tmp_path):
@@ -60,7 +60,7 @@ def test_a_recording_from_before_files_were_kept_still_replays(tmp_path):
     path.write_text(json.dumps({"format": 1, "meta": {}, "interactions": [
         {"kind": "run", "argv": ["true"], "exit_code": 0, "stdout": "", "stderr": ""}]}))
     replay = ReplayRunner(Cassette.load(path))
-    replay.settled("job-1", [str(tmp_path / "job.out")])  # nothing kept, nothing asked
+    replay.settled("job-1", lambda: [str(tmp_path / "job.out")])  # nothing kept, nothing asked
     assert replay.run(["true"], timeout=1).exit_code == 0
     assert not (tmp_path / "job.out").exists()
 
@@ -70,7 +70,7 @@ def test_an_output_file_too_large_to_keep_fails_the_recording(tmp_path, monkeypa
     (tmp_path / "job.out").write_bytes(b"x" * 11)
     recorder = RecordingRunner(LiveRunner(), Cassette(tmp_path / "c.json"))
     with pytest.raises(RecordingError, match="11 bytes"):
-        recorder.settled("job-1", [str(tmp_path / "job.out")])
+        recorder.settled("job-1", lambda: [str(tmp_path / "job.out")])
 
 
 def _timed_out_once(tmp_path: Path) -> Cassette:
