@@ -76,6 +76,22 @@ def test_the_state_of_one_job_costs_at_most_two_cli_calls(make_tracker, backend_
         assert len(runner.calls) <= 2, (backend_name, runner.calls)
 
 
+@pytest.mark.backends("ctr")
+def test_jobs_this_process_saw_end_are_read_again_without_a_record_each(make_tracker):
+    """The exit labels this process wrote go into its kept copies: after
+    waiting for many jobs, reading them all asks no `containers info`."""
+    runner = CountingRunner()
+    tracker = make_tracker("read-after-wait", runner=runner)
+    ids = [submit(tracker, "sh", "-c", f"exit {n}") for n in range(4)]
+    tracker.job_infos(ids, cpu_time=False)  # kept while they may still run
+    for job_id in ids:
+        tracker.wait(job_id, 30)
+    runner.calls.clear()
+    infos = tracker.job_infos(ids, cpu_time=False)
+    assert [infos[i].exit_status for i in ids] == [0, 1, 2, 3]
+    assert not [c for c in runner.calls if "info" in c], runner.calls
+
+
 def test_a_job_read_before_it_ended_is_read_with_its_exit_after(make_tracker):
     """A record kept while the job ran is never taken for how it ended: the
     exit another process records, or a hold it sets, is seen."""

@@ -293,6 +293,10 @@ class CtrBackend(CliBackend):
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
         argv = self.commands.set_labels(container_id, labels)
         self._run(argv, container_id=container_id)
+        if self.records is not None and labels.get(L.EXIT_STATUS):
+            # An exit record never changes once written: the kept copy takes
+            # it, so the next read needs no `containers info` for this job.
+            self.records.amend(container_id, labels)
         # ctr prints the resulting set as k=v,k2=v2, which is ambiguous when a
         # value holds a comma; callers that need the full set ask container_info.
         return {k: v for k, v in labels.items() if v}

@@ -6,9 +6,10 @@ ctr prints a container's labels only one container at a time
 calls. A record never changes after creation except in known labels:
 
 * the exit record (``containerd-tracker/exit-status`` and its companions) is
-  written once, when the job has ended; ``ctr containers list`` with a
-  presence filter names every container that carries it, so a copy made
-  before is read afresh once;
+  written once, when the job has ended; the process that writes it amends
+  its copy, and for the others ``ctr containers list`` with a presence
+  filter names every container that carries it, so a copy made before is
+  read afresh once;
 * ``containerd-tracker/hold`` comes and goes: never kept, always learned from
   a filtered listing;
 * the subscription probe's label: never kept, nobody reads it from a record.
@@ -23,7 +24,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from pydantic import ValidationError
 
@@ -81,6 +82,14 @@ class RecordCache:
                 tmp.unlink(missing_ok=True)
             except OSError:
                 pass  # never made
+
+    def amend(self, container_id: str, labels: Mapping[str, str]) -> None:
+        """Labels this process has just written (an empty value removes one)
+        into the kept copy, if there is one."""
+        kept = self.get(container_id)
+        if kept is not None:
+            merged = {**kept.labels, **labels}
+            self.put(kept.model_copy(update={"labels": {k: v for k, v in merged.items() if v}}))
 
     def drop(self, container_ids: Iterable[str]) -> None:
         for cid in container_ids:
