@@ -216,12 +216,8 @@ def test_unicode_and_100_kb_of_arguments_reach_the_job_intact(tracker):
     ('head -c 16383 /dev/zero | tr "\\0" x; printf "%s" "$1"', b"x" * 16383 + ("日本語🚀" * 300).encode()),
     ('printf "\\377\\376 not UTF-8\\n"', b"\xff\xfe not UTF-8\n"),
 ], ids=["utf8-across-16k", "non-utf8-bytes"])
+@pytest.mark.backends("ctr")  # docker cannot: its json-file log driver keeps text (README, Backends)
 def test_what_the_job_writes_reaches_its_output_file_byte_for_byte(tracker, backend_name, request, shell, expected):
-    if backend_name == "docker":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "a limit of the Docker engine, documented in the README: its json-file log driver keeps output as "
-            "JSON strings in 16 KB chunks, so `docker logs` itself already prints U+FFFD for a character cut at "
-            "a chunk boundary and for any byte that is not UTF-8; the tracker copies what it is given")))
     job_id = run_to_end(tracker, "sh", "-c", shell, "sh", "日本語🚀" * 300)
     assert tracker.job_state(job_id) == (JobState.DONE, "stopped")
     assert Path(tracker.job_info(job_id).extension.extension_list["stdout"]).read_bytes() == expected
