@@ -124,6 +124,18 @@ def add_job(ctx: Ctx, repeat: int) -> dict[str, object]:
                samples={name: spread(v) for name, v in samples.items()}, goal_ratio=1.15)
 
 
+def _counted_states(ctx: Any, tracker: Any, ids: list[str], repeat: int, seconds: list[float], label: str):
+    """``repeat`` timed ``job_states(ids)``, each one's CLI calls counted under
+    ``label``; yields those calls."""
+    for _ in range(repeat):
+        with ctx.runner.counting() as calls:
+            start = now()
+            tracker.job_states(ids)
+            seconds.append(now() - start)
+        ctx.count(label, calls)
+        yield calls
+
+
 def _interleave(sides: dict[str, Any], repeat: int) -> dict[str, list[float]]:
     """One warm-up each, then ``repeat`` rounds, the order reversed every
     other round; seconds per call."""
@@ -160,12 +172,7 @@ def states(ctx: Ctx, n: int, repeat: int) -> dict[str, object]:
     ours, ours_list, raw = [], [], []
     raw_argv = ctx.ctr.argv("tasks", "list")
     _run(raw_argv)
-    for i in range(repeat):
-        with ctx.runner.counting() as calls:
-            start = now()
-            tracker.job_states(ids)
-            ours.append(now() - start)
-        ctx.count(f"job_states({n})", calls)
+    for i, calls in enumerate(_counted_states(ctx, tracker, ids, repeat, ours, f"job_states({n})")):
         if i == 0:
             warm_calls = calls
         start = now()
@@ -497,13 +504,9 @@ def array(ctx: Ctx, n: int, repeat: int) -> dict[str, object]:
         ended_states = now() - start
     ctx.count(f"job_states({n}) of ended jobs, first read after wait_all", calls_first)
     done = sum(1 for s, _ in final.values() if s == JobState.DONE)
-    warm = []
-    for i in range(repeat):
-        with ctx.runner.counting() as calls:
-            start = now()
-            tracker.job_states(ids)
-            warm.append(now() - start)
-        ctx.count(f"job_states({n}) of ended jobs", calls)
+    warm: list[float] = []
+    for _ in _counted_states(ctx, tracker, ids, repeat, warm, f"job_states({n}) of ended jobs"):
+        pass
     ctx.ctr.wipe()
     ctx.log(f"   tracker: {submitted:.1f} s submitted, {ended:.1f} s all ended")
     raw = {1: _raw_array(ctx, n, 1, repeat)}

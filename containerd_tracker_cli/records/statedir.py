@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
     from .labels import ExitRecord
@@ -55,6 +55,14 @@ class StateDir:
 
     def default_error(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "error"
+
+    def output_paths(self, job_id: str, labels: Mapping[str, str]) -> tuple[str, str]:
+        """Where a job's stdout and stderr are: its labels say, else (a job
+        another tracker made) the default file for both."""
+        from . import labels as L
+
+        stdout = labels.get(L.STDOUT) or str(self.default_output(job_id))
+        return stdout, labels.get(L.STDERR) or stdout
 
     def write_exit(self, job_id: str, record: "ExitRecord") -> None:
         """For backends whose labels are fixed: how a job that never ran ended."""

@@ -97,8 +97,7 @@ class Observer:
         """Where an ended job's stdout and stderr are (one file when joined),
         and its input file if it has one."""
         labels = snap.info.labels
-        stdout = labels.get(L.STDOUT) or str(self.state.default_output(snap.folder))
-        files = [stdout, labels.get(L.STDERR) or stdout]
+        files = list(self.state.output_paths(snap.folder, labels))
         template = L.decode_template(labels)
         if template is not None and template.input_path:
             index = labels.get(L.ARRAY_INDEX)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from ...drmaa2.errors import InternalError, JobNotFoundError
-from ...records import labels as L
 from ...records.statedir import StateDir
 from ..base import OutputDelivery
 from ..errors import ContainerNotFound
@@ -56,8 +55,7 @@ class CopiedOutput(OutputDelivery):
                 stdout, stderr = self.backend.read_output(job_id)
             except ContainerNotFound:
                 raise JobNotFoundError(f"job {job_id!r} was deleted meanwhile by another process") from None
-            out_path = labels.get(L.STDOUT) or str(self.state.default_output(key))
-            err_path = labels.get(L.STDERR) or out_path
+            out_path, err_path = self.state.output_paths(key, labels)
             with open(out_path, "a") as out:
                 out.write(stdout)
             with open(err_path, "a") as err:
