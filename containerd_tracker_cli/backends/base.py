@@ -109,9 +109,10 @@ class ContainerBackend(abc.ABC):
         """This backend's way of keeping exit statuses (default: the CLI keeps them)."""
         return ExitKeeping()
 
-    def keep_records(self, state: "StateDir") -> None:
-        """Where a backend reads one record per call, it may keep what never
-        changes in the state directory (default: nothing kept)."""
+    def use_state(self, state: "StateDir") -> None:
+        """The tracker's state directory. Where a backend reads one record per
+        call, it may keep what never changes there; what containerd must run
+        for it lives there too (default: nothing kept)."""
 
     @abc.abstractmethod
     def server_version(self) -> str: ...

@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 from ..drmaa2.errors import InvalidArgumentError
 from ..runner import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
 from .base import ContainerBackend, EventStream
-from .errors import BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound, StartRefused
+from .errors import (BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound, StartRefused,
+                     UserNotFound)
 from .models import Event
 
 
@@ -25,6 +26,11 @@ _EXEC_FAILED = re.compile(
 #: containerd's and the runtime's words when a made container's task cannot
 #: be started (ctr and docker alike: the shim's task create runs runc).
 _START_FAILED = re.compile(r"failed to create shim task|OCI runtime|starting container process|failed to start")
+
+#: Every CLI's words (and those of ctr 1.6's runtime, see ctr/runc_user.py)
+#: for a user or group the image does not have.
+_USER_UNKNOWN = re.compile(r"no (?:users|groups) found|unable to find (?:user|group) |extension 'user': "
+                           r"|/etc/(?:passwd|group): no such file or directory")
 
 #: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
 PULL_TIMEOUT = 3600.0
@@ -65,7 +71,7 @@ class CliBackend(ContainerBackend):
         stays what it is (a full disk is not the job's fault)."""
         try:
             return self._run(argv, container_id=container_id)
-        except ExecutableNotFound:
+        except (ExecutableNotFound, UserNotFound):
             raise
         except BackendError as exc:
             if _START_FAILED.search(exc.stderr or ""):
@@ -78,6 +84,9 @@ class CliBackend(ContainerBackend):
         if (missing := _EXEC_FAILED.search(err)) is not None:
             raise ExecutableNotFound(missing["program"] or missing["crun"], argv=done.argv, exit_code=done.exit_code,
                                      stderr=err)
+        if _USER_UNKNOWN.search(err):
+            raise UserNotFound("the job's user or group is not in its image", argv=done.argv,
+                               exit_code=done.exit_code, stderr=err)
         if container_id and self.not_found.search(err):
             raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
         if any(marker in err.lower() for marker in self.unreachable):

@@ -34,6 +34,12 @@ class StartRefused(BackendError):
     """The runtime refused to start the job's process (its container was made)."""
 
 
+class UserNotFound(BackendError):
+    """The job's user or group is not in its image: found when the container
+    is made (ctr 1.7 and later, nerdctl) or started (docker; ctr 1.6 through
+    the tracker's runtime)."""
+
+
 class DaemonUnreachable(DrmCommunicationError):
     """The daemon did not answer, the CLI is missing, or a call hung."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..backends.base import ContainerBackend, OutputDelivery
-from ..backends.errors import BackendError, ExecutableNotFound, StartRefused
+from ..backends.errors import BackendError, ExecutableNotFound, StartRefused, UserNotFound
 from ..backends.models import ImageRecord, TaskStatus
 from ..drmaa2.errors import DrmaaError, InternalError, InvalidArgumentError, UnsupportedAttributeError
 from ..records import labels as L
@@ -97,7 +97,8 @@ class Launcher:
                     job_id = self.backend.run_container(plan.spec, log_uri=plan.log_uri or "",
                                                         pid_file=str(self.state.pid_file(key)))
             else:
-                job_id = self.backend.create_container(plan.spec)
+                with self._start_errors(wrapped=plan.wrapped, only=UserNotFound):
+                    job_id = self.backend.create_container(plan.spec)
                 if started_now:
                     self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
         except BaseException:
@@ -156,10 +157,14 @@ class Launcher:
     @contextlib.contextmanager
     def _start_errors(self, *, wrapped: bool, only: type[BackendError] = BackendError) -> Iterator[None]:
         """A start the CLI refused, as the DRMAA2 error that says why; other
-        than a missing program, only failures of kind ``only`` (a call that
-        also creates the container: only those of the start)."""
+        than a missing program or user, only failures of kind ``only`` (a call
+        that also creates the container: only those of the start)."""
         try:
             yield
+        except UserNotFound as exc:
+            raise InvalidArgumentError(
+                "extension 'user': the image has no such user or group (names are looked up in the image's "
+                "/etc/passwd and /etc/group)", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr) from exc
         except ExecutableNotFound as exc:
             if wrapped and exc.program == "/bin/sh":
                 raise UnsupportedAttributeError(

@@ -102,7 +102,7 @@ class ContainerdJobTracker(JobTracker):
         self.pull_policy = pull_policy
         self.terminate_grace = terminate_grace
         self.state = StateDir(Path(state_dir) if state_dir else default_state_dir(), self.namespace)
-        self.backend.keep_records(self.state)
+        self.backend.use_state(self.state)
         output = self.backend.output_delivery(self.state)
         self._observer = Observer(self.backend, self.state, session_name, output,
                                   self.backend.exit_keeping(self.state))

@@ -12,7 +12,7 @@ import pytest
 from containerd_tracker_cli import InvalidArgumentError, JobState, UnsupportedAttributeError
 
 from ..support import until
-from .helpers import output_of, run_to_end, template
+from .helpers import output_of, run_to_end, submit, template
 
 
 def test_a_job_writes_into_a_mounted_host_directory(tracker, tmp_path):
@@ -145,12 +145,7 @@ def test_what_cannot_be_honoured_is_refused_by_name(tracker):
     assert tracker.list_jobs() == []
 
 
-def test_a_job_runs_as_the_user_asked_and_its_output_file_is_given_to_it(tracker, raw, tmp_path):
-    if raw.backend == "ctr" and _ctr_version(raw) < (1, 7):
-        with pytest.raises(UnsupportedAttributeError, match="user"):
-            tracker.add_job(template("id", "-u", extension={"extension_list": {"user": "1000:1000"}}))
-        assert tracker.list_jobs() == []
-        return
+def test_a_job_runs_as_the_user_asked_and_its_output_file_is_given_to_it(tracker, tmp_path):
     out = tmp_path / "id.out"
     os.chmod(tmp_path, 0o755)
     job_id = run_to_end(tracker, "sh", "-c", "id -u; id -g", output_path=str(out),
@@ -160,10 +155,27 @@ def test_a_job_runs_as_the_user_asked_and_its_output_file_is_given_to_it(tracker
     assert tracker.job_info(job_id).extension.extension_list["user"] == "1000:1000"
 
 
-def _ctr_version(raw) -> tuple[int, int]:
-    text = raw("--version").stdout.split()[-1].lstrip("v")
-    major, minor = text.split(".")[:2]
-    return int(major), int(minor)
+def test_a_user_is_resolved_in_the_image_as_ctr_resolves_it(tracker):
+    """The image's /etc/passwd has root and nobody and there is no /etc/group:
+    what ctr 1.7's --user prints for these (ctr 1.6 gets it from the
+    tracker's own runtime), a held job's too."""
+    seen = {}
+    for user in ("nobody", "1000", "nobody:7"):
+        job_id = run_to_end(tracker, "id", extension={"extension_list": {"user": user}})
+        seen[user] = output_of(tracker, job_id)
+    held = submit(tracker, "id", submit_as_hold=True, extension={"extension_list": {"user": "65534"}})
+    tracker.job_control(held, "release")
+    tracker.wait(held, 30, JobState.DONE, JobState.FAILED)
+    seen["65534 (held)"] = output_of(tracker, held)
+    uid = "uid=65534(nobody)"
+    assert seen == {"nobody": f"{uid} gid=65534 groups=65534\n", "1000": "uid=1000 gid=0 groups=0\n",
+                    "nobody:7": f"{uid} gid=7 groups=7\n", "65534 (held)": f"{uid} gid=65534 groups=65534\n"}
+
+
+def test_an_unknown_user_name_is_refused_and_leaves_nothing(tracker):
+    with pytest.raises(InvalidArgumentError, match="nosuch"):
+        tracker.add_job(template("id", extension={"extension_list": {"user": "nosuch"}}))
+    assert tracker.list_jobs() == []
 
 
 def test_the_template_and_info_give_it_all_back(tracker, tmp_path):

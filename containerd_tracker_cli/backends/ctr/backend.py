@@ -6,6 +6,7 @@ import logging
 import platform
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ...records import labels as L
@@ -82,8 +83,10 @@ class CtrBackend(CliBackend):
         self.namespace = namespace
         self.timeout = timeout
         self._version: tuple[int, int] | None = None  # ctr's own, read once when needed
-        #: Kept container records (see keep_records); ``None``: ask containerd each time.
+        #: Kept container records (see use_state); ``None``: ask containerd each time.
         self.records: "RecordCache | None" = None
+        #: Where programs containerd runs for us live (see use_state); ``None``: nowhere yet.
+        self._bin_dir: "Path | None" = None
         self.commands = CtrCommands(
             address=address, namespace=namespace, executable=executable,
             # ctr gives up connecting well before we would kill it
@@ -164,11 +167,13 @@ class CtrBackend(CliBackend):
         argv = self.commands.list_labelled(key)
         return parsers.parse_container_ids(argv, self._run(argv).stdout)
 
-    def keep_records(self, state: "StateDir") -> None:
-        """ctr reads one record per call: keep what never changes (see :mod:`.records`)."""
+    def use_state(self, state: "StateDir") -> None:
+        """ctr reads one record per call: keep what never changes (see
+        :mod:`.records`). ctr 1.6's runtime for jobs with a user goes there too."""
         from .records import RecordCache
 
         self.records = RecordCache(state.records_dir())
+        self._bin_dir = state.root / "bin"
 
     def list_tasks(self) -> dict[str, TaskRecord]:
         argv = self.commands.list_tasks()
@@ -218,25 +223,31 @@ class CtrBackend(CliBackend):
 
     # -- changes --------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> str:
-        self._check(spec)
-        self._run(self.commands.create(spec))
+        self._refuse_what_ctr_would_trim(spec)
+        self._run(self.commands.create(spec, self._user_runtime(spec)))
         return spec.id  # ctr takes the ID it is given
 
     runs_in_one_call = True
 
     def run_container(self, spec: ContainerSpec, *, log_uri: str, pid_file: str | None = None) -> str:
-        self._check(spec)
-        self._run_started(self.commands.run(spec, log_uri, pid_file), spec.id)
+        self._refuse_what_ctr_would_trim(spec)
+        self._run_started(self.commands.run(spec, log_uri, pid_file, self._user_runtime(spec)), spec.id)
         return spec.id
 
-    def _check(self, spec: ContainerSpec) -> None:
-        self._refuse_what_ctr_would_trim(spec)
-        if spec.user and self._client_version() < (1, 7):
+    def _user_runtime(self, spec: ContainerSpec) -> str | None:
+        """ctr 1.6 has no ``--user``: a job with a user gets the tracker's own
+        runtime (:mod:`.user_runtime`), kept in the state directory."""
+        if not spec.user or self._client_version() >= (1, 7):
+            return None
+        if self._bin_dir is None:
             from ...drmaa2.errors import UnsupportedAttributeError
 
             raise UnsupportedAttributeError(
                 f"extension 'user': ctr {'.'.join(map(str, self._client_version()))} cannot set a container's "
-                "user (ctr 1.7 and later can, and so can docker and nerdctl)")
+                "user without the tracker's runtime, which lives in a state directory (use_state)")
+        from .user_runtime import install
+
+        return str(install(self._bin_dir))
 
     def _refuse_what_ctr_would_trim(self, spec: ContainerSpec) -> None:
         """ctr 2.x trims trailing whitespace from every option value (1.6 and

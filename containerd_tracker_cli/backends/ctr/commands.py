@@ -7,6 +7,7 @@ from typing import Iterable, Mapping
 
 from ..csvfields import csv_field
 from ..models import ContainerSpec
+from .runc_user import ANNOTATION as USER_ANNOTATION
 
 #: The CFS period a CPU quota is given in (docker's): 100 ms.
 CPU_PERIOD_US = 100_000
@@ -64,7 +65,7 @@ class CtrCommands:
     def list_tasks(self) -> list[str]:
         return [*self.base(), "tasks", "list"]
 
-    def create(self, spec: ContainerSpec) -> list[str]:
+    def create(self, spec: ContainerSpec, user_runtime: str | None = None) -> list[str]:
         """``containers create --flag=value… -- IMAGE ID [ARGS…]``.
 
         Every ctr reads this alike. ctr 1.6 moves flags found after the
@@ -74,26 +75,31 @@ class CtrCommands:
         ends the flags for all of them, and ``--flag=value`` keeps a value
         that begins with ``-`` from being read as a flag.
         """
-        return [*self.base(), "containers", "create", *self._container(spec)]
+        return [*self.base(), "containers", "create", *self._container(spec, user_runtime)]
 
-    def run(self, spec: ContainerSpec, log_uri: str, pid_file: str | None) -> list[str]:
+    def run(self, spec: ContainerSpec, log_uri: str, pid_file: str | None,
+            user_runtime: str | None = None) -> list[str]:
         """``run --detach``: ``containers create`` and ``tasks start`` in one
         call, the same flags and positionals read the same way."""
         argv = [*self.base(), "run", "--detach", f"--log-uri={log_uri}"]
         if pid_file:
             argv.append(f"--pid-file={pid_file}")
-        return [*argv, *self._container(spec)]
+        return [*argv, *self._container(spec, user_runtime)]
 
-    def _container(self, spec: ContainerSpec) -> list[str]:
-        """The container's flags, then ``-- IMAGE ID [ARGS…]``."""
+    def _container(self, spec: ContainerSpec, user_runtime: str | None) -> list[str]:
+        """The container's flags, then ``-- IMAGE ID [ARGS…]``. With
+        ``user_runtime`` (ctr 1.6, see :mod:`.user_runtime`) the user goes to
+        that runtime as an annotation; else ``--user`` (ctr 1.7 and later)."""
         argv = [f"--label={key}={value}" for key, value in spec.labels.items()]
         argv += [f"--env={key}={value}" for key, value in spec.env.items()]
         if spec.cwd:
             argv.append(f"--cwd={spec.cwd}")
         if spec.network == "host":
             argv.append("--net-host")
-        if spec.user:
-            argv.append(f"--user={spec.user}")  # ctr 1.7 and later (the backend checks)
+        if spec.user and user_runtime:
+            argv += [f"--runtime={user_runtime}", f"--annotation={USER_ANNOTATION}={spec.user}"]
+        elif spec.user:
+            argv.append(f"--user={spec.user}")
         if spec.memory_bytes:
             argv.append(f"--memory-limit={spec.memory_bytes}")
         if spec.cpus:
