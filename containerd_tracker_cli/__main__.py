@@ -1,4 +1,4 @@
 """``python -m containerd_tracker_cli`` is the ``containerd-tracker`` command."""
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

@@ -24,7 +24,9 @@ class TaskStatus(str, enum.Enum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: a model's validator is made on its first use, so a command
+    # pays only for the models it uses (``state``: two of these).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class TaskRecord(_Model):

@@ -39,6 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def run() -> None:
+    """The console script: :func:`main`, then an exit that skips collecting
+    every object this short process made (``gc.freeze``: about a tenth of a
+    ``state`` command's time). Exit hooks still run; ``main`` itself stays
+    callable in-process."""
+    import gc
+
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 def _report(exc: "DrmaaError", verbose: bool) -> None:
     from .output import error
 
