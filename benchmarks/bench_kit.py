@@ -67,6 +67,7 @@ class CountingRunner(Runner):
 
     def __init__(self, inner: Runner | None = None) -> None:
         self.inner = inner or LiveRunner()
+        self.concurrency = self.inner.concurrency  # counted, not serialised
         self.calls: list[Call] = []
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:

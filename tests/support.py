@@ -16,8 +16,9 @@ ENTRYPOINT_IMAGE = "example.com/entrypoint:1"
 class CountingRunner(Runner):
     """A real runner that counts the processes it starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 1) -> None:
         self.inner = LiveRunner()
+        self.concurrency = concurrency  # one call at a time unless a test says otherwise: calls in order
         self.calls: list[tuple[str, ...]] = []
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:

@@ -100,6 +100,10 @@ class ContainerBackend(abc.ABC):
     native_rlimits: frozenset[str] = frozenset()
     #: True when ``run_container`` makes and starts a job in one CLI call.
     runs_in_one_call: bool = False
+    #: True when making a container whose image is missing fails before
+    #: anything is made, as ``ImageNotFound``, and never pulls: the image
+    #: then need not be looked up before each submission.
+    refuses_missing_images: bool = False
 
     @abc.abstractmethod
     def output_delivery(self, state: "StateDir") -> OutputDelivery:

@@ -12,8 +12,8 @@ from typing import Any, Callable, Sequence
 from ..drmaa2.errors import InvalidArgumentError
 from ..runner import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
 from .base import ContainerBackend, EventStream
-from .errors import (BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound, StartRefused,
-                     UserNotFound)
+from .errors import (BackendError, ContainerNotFound, DaemonUnreachable, ExecutableNotFound, ImageNotFound,
+                     StartRefused, UserNotFound)
 from .models import Event
 
 
@@ -47,6 +47,9 @@ class CliBackend(ContainerBackend):
     not_found: re.Pattern[str] = re.compile(r"not found")
     #: lower-cased stderr fragments that mean the daemon cannot be reached.
     unreachable: tuple[str, ...] = ()
+    #: stderr of a create or run whose image is not in the store (where the
+    #: CLI never pulls one itself; see ``refuses_missing_images``).
+    image_missing: re.Pattern[str] | None = None
 
     def _run(self, argv: Sequence[str], *, allow_failure: bool = False,
              container_id: str | None = None, timeout: float | None = None) -> Completed:
@@ -71,7 +74,7 @@ class CliBackend(ContainerBackend):
         stays what it is (a full disk is not the job's fault)."""
         try:
             return self._run(argv, container_id=container_id)
-        except (ExecutableNotFound, UserNotFound):
+        except (ExecutableNotFound, UserNotFound, ImageNotFound):
             raise
         except BackendError as exc:
             if _START_FAILED.search(exc.stderr or ""):
@@ -84,6 +87,9 @@ class CliBackend(ContainerBackend):
         if (missing := _EXEC_FAILED.search(err)) is not None:
             raise ExecutableNotFound(missing["program"] or missing["crun"], argv=done.argv, exit_code=done.exit_code,
                                      stderr=err)
+        if self.image_missing is not None and self.image_missing.search(err):
+            raise ImageNotFound("the job's image is not present", argv=done.argv, exit_code=done.exit_code,
+                                stderr=err)
         if _USER_UNKNOWN.search(err):
             raise UserNotFound("the job's user or group is not in its image", argv=done.argv,
                                exit_code=done.exit_code, stderr=err)

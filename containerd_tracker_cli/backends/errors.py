@@ -34,6 +34,11 @@ class StartRefused(BackendError):
     """The runtime refused to start the job's process (its container was made)."""
 
 
+class ImageNotFound(BackendError):
+    """The job's image is not in the daemon's store (ctr never pulls it):
+    refused before anything was made."""
+
+
 class UserNotFound(BackendError):
     """The job's user or group is not in its image: found when the container
     is made (ctr 1.7 and later, nerdctl) or started (docker; ctr 1.6 through

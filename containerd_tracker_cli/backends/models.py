@@ -63,6 +63,8 @@ class ImageRecord(_Model):
     name: str
     digest: str = ""
     media_type: str = ""
+    #: False: only named (by a template), not looked up in the store yet.
+    looked_up: bool = True
 
 
 class ImageConfig(_Model):

@@ -5,9 +5,11 @@ but in containerd labels (the one exception: how a never-started job was
 terminated, where labels cannot change)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -26,6 +28,34 @@ def default_state_dir() -> Path:
         return Path("/var/lib/containerd-tracker")
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "containerd-tracker"
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``text`` in one step: a reader never sees half
+    a file, and concurrent writers (threads submitting an array, other
+    processes) each write their own temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def install_executable(path: Path, text: str) -> None:
+    """A program containerd runs for the tracker, (re)written only when
+    missing or changed."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomically(path, text, 0o755)
 
 
 class StateDir:
@@ -121,8 +151,4 @@ class StateDir:
             return None
 
     def cache_image_config(self, digest: str, config: dict) -> None:
-        path = self.root / "images" / (digest.replace(":", "_") + ".json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(config))
-        tmp.replace(path)
+        write_atomically(self.root / "images" / (digest.replace(":", "_") + ".json"), json.dumps(config))

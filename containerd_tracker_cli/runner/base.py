@@ -5,7 +5,10 @@ import abc
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ class Stream(abc.ABC):
 class Runner(abc.ABC):
     """Runs argv lists. Never a shell string."""
 
+    #: How many calls the tracker may have running at once where work is
+    #: independent (an array's tasks are submitted so). One unless the runner
+    #: says otherwise: a recording keeps a single order, and a replay serves it.
+    concurrency: int = 1
+
     @abc.abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
         """Run ``argv`` to completion; a non-zero exit is returned, not raised."""
@@ -112,6 +120,22 @@ class Runner(abc.ABC):
         handed out and a replay hands the same ones back.
         """
         return uuid.uuid4().hex[:12]
+
+    def each(self, call: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``call`` on every item, up to ``concurrency`` at once; the results
+        in the items' order. Every call is waited for; then the first error
+        (in that order) is raised. One at a time, in order, when the runner
+        allows no more (a recording keeps one order)."""
+        items = list(items)
+        workers = min(self.concurrency, len(items))
+        if workers <= 1:
+            return [call(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="cli") as pool:
+            futures = [pool.submit(call, item) for item in items]
+            wait(futures)
+        return [future.result() for future in futures]
 
     def monotonic(self) -> float:
         """The clock the tracker's deadlines are measured on. Live it is the

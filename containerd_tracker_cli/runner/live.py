@@ -30,10 +30,12 @@ def _last_line(exc: BaseException) -> str:
 
 
 class LiveRunner(Runner):
-    """Runs processes for real. ``env`` is added to the inherited environment."""
+    """Runs processes for real. ``env`` is added to the inherited environment;
+    ``concurrency`` bounds the calls run at once (see Runner.concurrency)."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, concurrency: int = 8) -> None:
         self._env = {**os.environ, **(env or {})}
+        self.concurrency = max(1, concurrency)
 
     def find(self, executable: str) -> str | None:
         return shutil.which(executable, path=self._env.get("PATH", os.defpath))

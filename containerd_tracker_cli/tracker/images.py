@@ -3,6 +3,7 @@ the policy says so), and its config (entrypoint, cmd), cached by digest."""
 from __future__ import annotations
 
 import logging
+import threading
 
 from ..backends.base import ContainerBackend
 from ..backends.errors import BackendError
@@ -21,9 +22,19 @@ class Images:
         self.state = state
         self.pull_policy = pull_policy
         self._configs: dict[str, ImageConfig] = {}
+        self._lock = threading.Lock()  # an array's tasks, submitted side by side, ask once
 
     def categories(self) -> list[str]:
         return sorted({image.name for image in self.backend.list_images()})
+
+    def unchecked(self, ref: str) -> ImageRecord | None:
+        """The image by name only, not looked up, where the backend refuses a
+        missing image before making anything and the policy does not pull
+        every time: the lookup (and pull) waits for that refusal, and a
+        submission costs one CLI call less. ``None``: resolve it first."""
+        if self.backend.refuses_missing_images and self.pull_policy != "always":
+            return ImageRecord(name=ref, looked_up=False)
+        return None
 
     def resolve(self, ref: str) -> ImageRecord:
         """The local image, pulled first when the policy says so."""
@@ -49,10 +60,17 @@ class Images:
 
     def config(self, image: ImageRecord) -> ImageConfig:
         """Cached by content digest (immutable); an image without a usable
-        digest is asked every time rather than risk another image's config."""
+        digest is asked every time rather than risk another image's config.
+        An unchecked image is looked up first."""
+        if not image.looked_up:
+            image = self.resolve(image.name)
         key = image.digest if image.digest.startswith(("sha256:", "id:")) else None
         if key is None:
             return self.backend.image_config(image)
+        with self._lock:
+            return self._config(image, key)
+
+    def _config(self, image: ImageRecord, key: str) -> ImageConfig:
         if key not in self._configs:
             cached = self.state.cached_image_config(key)
             if cached is not None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..backends.base import ContainerBackend, OutputDelivery
-from ..backends.errors import BackendError, ExecutableNotFound, StartRefused, UserNotFound
+from ..backends.errors import BackendError, ExecutableNotFound, ImageNotFound, StartRefused, UserNotFound
 from ..backends.models import ImageRecord, TaskStatus
 from ..drmaa2.errors import DrmaaError, InternalError, InvalidArgumentError, UnsupportedAttributeError
 from ..records import labels as L
@@ -46,10 +47,11 @@ class Launcher:
     on_limited_start: Callable[[], None] | None = None
 
     def submit(self, template: "JobTemplate", image: ImageRecord, index: int | None = None, *,
-               array: str | None = None) -> str:
+               array: str | None = None, files_made: list[Path] | None = None) -> str:
         """Create (and start, unless held or in a throttled ``array``) one job;
         on any failure remove what was made: container, job folder, empty
-        output files."""
+        output files. The output files it created go into ``files_made`` (an
+        array's rollback removes them too)."""
         from . import submission
 
         key = submission.make_key(template.job_name, self.runner.unique_token())
@@ -101,34 +103,63 @@ class Launcher:
                     job_id = self.backend.create_container(plan.spec)
                 if started_now:
                     self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
-        except BaseException:
+        except BaseException as failure:
             try:
                 # A create that failed half-way (timeout, interrupt) may have made
                 # the container all the same: it carries the key as ID or name.
-                self.discard([job_id or key], missing_ok=True)
+                # A missing image is refused before anything is made.
+                if not isinstance(failure, ImageNotFound):
+                    self.discard([job_id or key], missing_ok=True)
             except Exception as cleanup:  # noqa: BLE001 - the original error matters more
                 log.error("could not remove what the failed submission left: %s", cleanup)
             finally:
                 self.state.remove_job(key)
-                for path in made:
-                    if path.exists() and path.stat().st_size == 0:
-                        path.unlink()
+                _remove_empty(made)
             raise
+        if files_made is not None:
+            files_made.extend(made)
         return job_id
 
     def submit_array(self, template: "JobTemplate", image: ImageRecord, indices: range,
                      on_submitted: Callable[[int, int], None] | None = None, *, array: str | None = None) -> list[str]:
-        """One job per index; a failure part-way removes those already made."""
-        ids: list[str] = []
+        """One job per index, their IDs in index order; up to the runner's
+        ``concurrency`` are submitted at once (each is one CLI call or two, so
+        most of the time is spent waiting). A failure part-way removes every
+        task made, those still being made included."""
+        made: dict[int, str] = {}
+        files: list[Path] = []
+
+        def one(index: int) -> None:
+            made[index] = self.submit(template, image, index=index, array=array, files_made=files)
+
+        def progress() -> None:
+            if on_submitted:
+                on_submitted(len(made), len(indices))
+
+        workers = min(self.runner.concurrency, len(indices))
         try:
-            for index in indices:
-                ids.append(self.submit(template, image, index=index, array=array))
-                if on_submitted:
-                    on_submitted(len(ids), len(indices))
+            if workers <= 1:
+                for index in indices:
+                    one(index)
+                    progress()
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="submit") as pool:
+                    futures = [pool.submit(one, index) for index in indices]
+                    try:
+                        for future in as_completed(futures):
+                            future.result()
+                            progress()
+                    except BaseException:
+                        for future in futures:
+                            future.cancel()
+                        raise  # leaving the pool waits for the submissions under way
         except BaseException:
-            self.discard(ids)
+            try:
+                self.discard(list(made.values()))
+            finally:
+                _remove_empty(files)
             raise
-        return ids
+        return [made[index] for index in indices]
 
     def start_queued(self, job: Snapshot) -> None:
         """Start a job that was created without starting (held, or waiting in
@@ -211,3 +242,11 @@ class Launcher:
         self.backend.delete_containers(ids)
         for cid in ids:
             self.state.remove_job(folder_of(cid, observed[cid].info.labels) if cid in observed else cid)
+
+
+def _remove_empty(paths: Iterable[Path]) -> None:
+    """Output files a rolled-back submission created, unless a job wrote into them."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == 0:
+                path.unlink()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..backends import registry
 from ..backends.base import ContainerBackend
+from ..backends.errors import ImageNotFound
 from ..drmaa2.errors import InvalidArgumentError, InvalidStateError, JobNotFoundError
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import JobTracker
@@ -158,8 +159,15 @@ class ContainerdJobTracker(JobTracker):
     def add_job(self, template: JobTemplate) -> str:
         from . import submission
 
-        image = self._images.resolve(submission.validate(template))
-        job_id = self._launcher.submit(template, image)
+        ref = submission.validate(template)
+        job_id = None
+        if (unchecked := self._images.unchecked(ref)) is not None:
+            try:
+                job_id = self._launcher.submit(template, unchecked)
+            except ImageNotFound:  # nothing was made: look it up (pull) as the policy says, then again
+                pass
+        if job_id is None:
+            job_id = self._launcher.submit(template, self._images.resolve(ref))
         self._keep_limits(template)
         return job_id
 

@@ -7,7 +7,7 @@ import pytest
 
 from containerd_tracker_cli import InvalidArgumentError, InvalidStateError, JobNotFoundError, JobState
 
-from ..support import BUSYBOX, CountingRunner
+from ..support import BUSYBOX, CountingRunner, until
 from .helpers import output_of, run_to_end, submit, template
 
 
@@ -142,6 +142,21 @@ def test_a_failing_array_submission_removes_the_jobs_it_made(tracker):
     assert tracker.list_jobs() == []
 
 
+def test_a_task_failing_amid_many_submitted_at_once_removes_them_all(tracker, raw, tmp_path):
+    """Tasks are submitted several at a time: those made before the failure,
+    and those under way when it came, are all removed, with their files."""
+    for index in range(1, 41):
+        if index != 20:  # task 20's output file cannot be written: its directory is missing
+            (tmp_path / f"d{index}").mkdir()
+    before = raw.containers()
+    with pytest.raises(InvalidArgumentError, match="d20"):
+        tracker.add_array_job(template("sleep", "30", output_path=str(tmp_path / "d$DRMAA2_INDEX$" / "out")),
+                              1, 40, 1, 0)
+    assert tracker.list_jobs() == []
+    assert raw.containers() == before
+    assert sorted(tmp_path.glob("d*/out")) == []
+
+
 def test_list_array_jobs_rejects_what_is_not_an_array_id(tracker):
     with pytest.raises(InvalidArgumentError):
         tracker.list_array_jobs("not json")
@@ -193,3 +208,32 @@ def test_foreign_containers_are_never_touched(tracker, make_tracker, raw):
     labels = raw.labels(foreign)
     assert not any(k.startswith("containerd-tracker/") for k in labels)
     assert other.job_state(theirs)[0] == JobState.RUNNING
+
+
+@pytest.mark.backends("ctr")
+def test_a_job_started_at_submission_costs_one_ctr_call_and_a_missing_image_is_looked_up_after(make_tracker, raw):
+    """`ctr run --detach` alone (its image is only looked up when ctr says it
+    is missing); a missing image the policy says not to pull is refused."""
+    runner = CountingRunner()
+    tracker = make_tracker("submit-count", runner=runner, pull_policy="never")
+    job_id = submit(tracker, "true")
+    assert [call[call.index("--connect-timeout") + 2] for call in runner.calls] == ["run"], runner.calls
+    runner.calls.clear()
+    with pytest.raises(InvalidArgumentError, match="not present"):
+        submit(tracker, "true", job_category="example.com/absent:1")
+    assert [" ".join(call[call.index("--connect-timeout") + 2:][:2]) for call in runner.calls] == [
+        "run --detach", "images list"], runner.calls
+    assert tracker.list_jobs() == [job_id]
+
+
+@pytest.mark.backends("ctr")
+def test_many_jobs_found_ended_at_once_each_keep_their_own_exit(make_tracker, raw):
+    """Their exits are read and labelled several at a time (a live runner's
+    concurrency): each job gets its own status, and it is in containerd."""
+    tracker = make_tracker("many-ended")
+    ids = [submit(tracker, "sh", "-c", f"exit {n}") for n in range(12)]
+    until(lambda: all(raw.stopped(i) for i in ids), "all 12 jobs ended")
+    infos = tracker.job_infos(ids, cpu_time=False)  # finds all 12 stopped: one harvest
+    assert [infos[i].exit_status for i in ids] == list(range(12))
+    assert [raw.labels(i).get("containerd-tracker/exit-status") for i in ids] == [str(n) for n in range(12)]
+    assert not [i for i in ids if raw.stopped(i)]  # their tasks deleted, after the labels

@@ -12,7 +12,7 @@ import pytest
 from containerd_tracker_cli import ContainerdJobTracker, InternalError, InvalidArgumentError, JobTemplate
 from containerd_tracker_cli.runner import Cassette, Completed, Runner, Stream
 
-RECORDING = Path(__file__).resolve().parents[2] / "fixtures" / "ctr" / "1.6.20~ds1" / "lifecycle.json"
+RECORDINGS = Path(__file__).resolve().parents[2] / "fixtures" / "ctr" / "1.6.20~ds1"
 CREATE_FAILED = ('ctr: failed to prepare extraction snapshot "extract-1-sha256:abc": write /var/lib/containerd/'
                  'io.containerd.metadata.v1.bolt/meta.db: no space left on device\n')
 START_FAILED = ('ctr: failed to create shim task: OCI runtime create failed: runc create failed: unable to start '
@@ -24,7 +24,9 @@ class Ctr(Runner):
     """ctr answering as it did in a real recording, but ``run`` fails as told."""
 
     def __init__(self, run_stderr: str) -> None:
-        recorded = [i for i in Cassette.load(RECORDING).expanded() if i["kind"] == "run"]
+        # A job is submitted without looking its image up; an array looks it up once.
+        recorded = [i for name in ("lifecycle.json", "array_job.json")
+                    for i in Cassette.load(RECORDINGS / name).expanded() if i["kind"] == "run"]
         self.images = next(i["stdout"] for i in recorded if i["argv"][7:9] == ["images", "list"])
         self.tasks = next(i["stdout"] for i in recorded if i["argv"][7:9] == ["tasks", "list"]).splitlines()[0]
         self.run_stderr = run_stderr

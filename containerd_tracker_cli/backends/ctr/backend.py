@@ -57,6 +57,9 @@ class CtrBackend(CliBackend):
     name = "ctr"
     daemon = "containerd"
     not_found = re.compile(r'container "[^"]+" in namespace "[^"]*": not found')
+    #: ``run`` and ``containers create`` of every version, before making anything.
+    image_missing = re.compile(r'^ctr: image "[^"]*": not found$', re.MULTILINE)
+    refuses_missing_images = True
     unreachable = (
         "connection refused",
         "failed to dial",
@@ -182,23 +185,24 @@ class CtrBackend(CliBackend):
     def task_exits(self, container_ids: Iterable[str]) -> dict[str, TaskRecord]:
         """Exit status and time of stopped tasks, from their shims: no ctr
         listing prints them, and ``/tasks/delete`` events are not reliable
-        (containerd 2.1 drops about one in ten). One call per task: ctr has
-        no batch form. A task whose shim is gone (deleted meanwhile) is left out."""
-        exits = {}
-        for cid in dict.fromkeys(container_ids):
-            argv = self.commands.shim_state(cid)
-            done = self._run(argv, allow_failure=True)
-            if done.exit_code != 0:
-                # Deleted meanwhile by another process — or the shim cannot be found
-                # because the address differs from the one containerd was started
-                # with (a symlinked path): then exits lose their finish time.
-                log.warning("cannot ask the shim of %s (is %s the address containerd listens on?): %s",
-                            cid, self.address, done.stderr.strip())
-                continue
-            record = parsers.parse_shim_state(argv, done.stdout)
-            if record.status == TaskStatus.STOPPED:
-                exits[cid] = record
-        return exits
+        (containerd 2.1 drops about one in ten). One call per task (ctr has
+        no batch form), several at once as the runner allows. A task whose
+        shim is gone (deleted meanwhile) is left out."""
+        ids = list(dict.fromkeys(container_ids))
+        return {cid: task for cid, task in zip(ids, self.runner.each(self._task_exit, ids)) if task is not None}
+
+    def _task_exit(self, container_id: str) -> TaskRecord | None:
+        argv = self.commands.shim_state(container_id)
+        done = self._run(argv, allow_failure=True)
+        if done.exit_code != 0:
+            # Deleted meanwhile by another process — or the shim cannot be found
+            # because the address differs from the one containerd was started
+            # with (a symlinked path): then exits lose their finish time.
+            log.warning("cannot ask the shim of %s (is %s the address containerd listens on?): %s",
+                        container_id, self.address, done.stderr.strip())
+            return None
+        record = parsers.parse_shim_state(argv, done.stdout)
+        return record if record.status == TaskStatus.STOPPED else None
 
     def saved_task(self, container_id: str, text: str) -> TaskRecord | None:
         try:

@@ -94,25 +94,31 @@ class ExitRecorder:
         ids = list(dict.fromkeys(container_ids))
         if not ids:
             return {}
-        tasks = self.backend.task_exits(ids)
+        each = self.backend.runner.each
+        # Both read-only and due before the delete: side by side, as the runner allows.
+        tasks, usages = each(lambda read: read(), [lambda: self.backend.task_exits(ids),
+                                                   lambda: dict(zip(ids, each(self.backend.task_usage, ids)))])
         for cid in ids:  # a shim that cannot be asked: what the job's logger saved of it
             if cid not in tasks and (text := saved(cid)) and (task := self.backend.saved_task(cid, text)):
                 tasks[cid] = task
-        results: dict[str, ExitRecord | None] = {}
-        problem: DrmaaError | None = None
-        for cid, task in tasks.items():
-            usage = self.backend.task_usage(cid)
+
+        def label(cid: str) -> ExitRecord | DrmaaError | None:
+            task, usage = tasks[cid], usages[cid]
             record = ExitRecord(task.exit_status or 0, task.exited_at, usage.cpu_ns if usage else None,
                                 oom_killed=oom_killed(task.exit_status or 0, usage.oom_kills if usage else 0))
             try:
                 self.backend.set_labels(cid, record.to_labels())
-                results[cid] = record
+                return record
             except ContainerNotFound:  # deleted meanwhile by another process: nothing left to record
-                results[cid] = None
+                return None
             except DrmaaError as exc:  # not recorded: keep the task, so containerd keeps the status
                 log.error("exit of %s (%s) could not be recorded: %s", cid, record, exc)
-                problem = problem or exc
-                results[cid] = None
+                return exc
+
+        labelled = dict(zip(tasks, each(label, list(tasks))))
+        problem = next((r for r in labelled.values() if isinstance(r, DrmaaError)), None)
+        results: dict[str, ExitRecord | None] = {
+            cid: r if isinstance(r, ExitRecord) else None for cid, r in labelled.items()}
         unasked = [cid for cid in ids if cid not in tasks]
         deleted = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
         for cid in unasked:

@@ -5,14 +5,13 @@ The same logger keeps the shim's record of how the task ended (used by
 from __future__ import annotations
 
 import logging
-import stat
 import time
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from ...records import labels as L
-from ...records.statedir import StateDir
+from ...records.statedir import StateDir, install_executable
 from ..base import OutputDelivery
 
 log = logging.getLogger(__name__)
@@ -98,12 +97,7 @@ class LoggerOutput(OutputDelivery):
     def script(self) -> Path:
         """The logger script, (re)written when missing or changed."""
         path = self.state.root / "bin" / "containerd-tracker-logger"
-        if not path.exists() or path.read_text() != LOGGER_SCRIPT:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(LOGGER_SCRIPT)
-            tmp.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-            tmp.replace(path)
+        install_executable(path, LOGGER_SCRIPT)
         return path
 
     def log_uri(self, key: str, stdout: Path, stderr: Path) -> str:

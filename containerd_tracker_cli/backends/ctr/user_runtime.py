@@ -20,10 +20,10 @@ later, docker or nerdctl never use them.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from pathlib import Path
 
+from ...records.statedir import install_executable
 from . import runc_user
 
 ANNOTATION = runc_user.ANNOTATION
@@ -56,19 +56,6 @@ def install(bin_dir: Path) -> Path:
     """Write both files under ``bin_dir`` where missing or changed; the
     shim wrapper's path (what ``--runtime`` names)."""
     shim = bin_dir / SHIM_NAME
-    _write(bin_dir / "runc-user" / "runc", runc_script())
-    _write(shim, SHIM_SCRIPT)
+    install_executable(bin_dir / "runc-user" / "runc", runc_script())
+    install_executable(shim, SHIM_SCRIPT)
     return shim
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    tmp.replace(path)
