@@ -313,11 +313,14 @@ class ContainerdJobTracker(JobTracker):
     def job_infos(self, job_ids: Iterable[str], *, cpu_time: bool = True) -> dict[str, JobInfo]:
         """``job_info`` for many jobs in one batch observation: a number of
         CLI calls that does not grow with the number of jobs — unless
-        ``cpu_time`` is asked for running jobs (one call each)."""
+        ``cpu_time`` is asked for running jobs (one call each, several at
+        once as the runner allows)."""
         from .info import job_info
 
-        return {job_id: job_info(job, self.backend, self.state, cpu_time=cpu_time)
-                for job_id, job in self._observer.many(job_ids).items()}
+        jobs = self._observer.many(job_ids)
+        build = lambda job: job_info(job, self.backend, self.state, cpu_time=cpu_time)  # noqa: E731
+        infos = self.runner.each(build, jobs.values()) if cpu_time else [build(job) for job in jobs.values()]
+        return dict(zip(jobs, infos))
 
     # ------------------------------------------------------------ control & waiting
     def job_control(self, job_id: str, action: str) -> None:

@@ -237,3 +237,16 @@ def test_many_jobs_found_ended_at_once_each_keep_their_own_exit(make_tracker, ra
     assert [infos[i].exit_status for i in ids] == list(range(12))
     assert [raw.labels(i).get("containerd-tracker/exit-status") for i in ids] == [str(n) for n in range(12)]
     assert not [i for i in ids if raw.stopped(i)]  # their tasks deleted, after the labels
+
+
+@pytest.mark.backends("ctr")
+def test_a_running_jobs_state_is_one_tasks_list_once_its_record_is_kept(make_tracker):
+    """While its task is listed, a job's record cannot change (no exit yet,
+    no hold): the kept copy is used, and the state costs one ctr call."""
+    runner = CountingRunner()
+    tracker = make_tracker("running-one-call", runner=runner)
+    job_id = submit(tracker, "sleep", "30")
+    tracker.job_state(job_id)  # its record is kept from here on
+    runner.calls.clear()
+    assert tracker.job_state(job_id) == (JobState.RUNNING, "running")
+    assert [call[call.index("--connect-timeout") + 2:][:2] for call in runner.calls] == [("tasks", "list")]

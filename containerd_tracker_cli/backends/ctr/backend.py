@@ -129,21 +129,36 @@ class CtrBackend(CliBackend):
         :mod:`.records`) checked against listings — every container, and
         when some job may have ended or be held, those labelled so — and
         ``containers info`` only for a record not kept yet or newly ended.
-        Without kept records, or for a job or two (where the listings would
-        cost more than they save): one ``containers info`` each."""
+        For a job or two (where the listings would cost more than they save):
+        the kept copy while a task is listed, else one ``containers info``
+        each (always, where no records are kept), several at once as the
+        runner allows."""
         wanted = list(dict.fromkeys(container_ids))
         tasks = self.list_tasks()
         listed = self.records is not None and len(wanted) > DIRECT_READS
-        infos = self._records(wanted, tasks) if listed else dict.fromkeys(wanted)
-        for cid, info in infos.items():
-            if info is None:
-                try:
-                    infos[cid] = self.container_info(cid)
-                except ContainerNotFound:
-                    continue
-                if self.records is not None:
-                    self.records.put(infos[cid])
+        infos = self._records(wanted, tasks) if listed else {cid: self._kept_with_task(cid, tasks) for cid in wanted}
+        unread = [cid for cid, info in infos.items() if info is None]
+        infos.update(zip(unread, self.runner.each(self._read_record, unread)))  # side by side
         return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items() if info is not None}
+
+    def _kept_with_task(self, container_id: str, tasks: Mapping[str, TaskRecord]) -> ContainerInfo | None:
+        """The kept copy of a job whose task is listed: its container exists,
+        and its record changes no more until its exit is labelled — after the
+        task stopped, and labelling again what another process just labelled
+        writes the same values. ``None``: containerd must be asked."""
+        if self.records is None or container_id not in tasks:
+            return None
+        return self.records.get(container_id)
+
+    def _read_record(self, container_id: str) -> ContainerInfo | None:
+        """``containers info``, kept where records are; ``None``: it is gone."""
+        try:
+            info = self.container_info(container_id)
+        except ContainerNotFound:
+            return None
+        if self.records is not None:
+            self.records.put(info)
+        return info
 
     def _records(self, wanted: list[str], tasks: Mapping[str, TaskRecord]) -> dict[str, ContainerInfo | None]:
         """Kept records of the ``wanted`` containers that exist, brought up to
