@@ -169,12 +169,6 @@ class ContainerBackend(abc.ABC):
     def set_labels(self, container_id: str, labels: Mapping[str, str]) -> dict[str, str]:
         """Set labels (an empty value removes one); returns the non-empty ones set."""
 
-    def task_exits(self, container_ids: Iterable[str]) -> dict[str, TaskRecord]:
-        """Exit status and time of those tasks that have stopped, as their
-        runtime holds them, for CLIs that keep no record (ctr). A task that
-        is gone is left out."""
-        return {}
-
     @abc.abstractmethod
     def task_cpu_ns(self, container_id: str) -> int | None:
         """CPU time used so far by the task's cgroup, if the runtime tells."""

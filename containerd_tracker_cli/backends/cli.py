@@ -27,10 +27,14 @@ _EXEC_FAILED = re.compile(
 #: be started (ctr and docker alike: the shim's task create runs runc).
 _START_FAILED = re.compile(r"failed to create shim task|OCI runtime|starting container process|failed to start")
 
-#: Every CLI's words (and those of ctr 1.6's runtime, see ctr/runc_user.py)
-#: for a user or group the image does not have.
-_USER_UNKNOWN = re.compile(r"no (?:users|groups) found|unable to find (?:user|group) |extension 'user': "
-                           r"|/etc/(?:passwd|group): no such file or directory")
+#: Each CLI's own words for a user or group its image does not have:
+#: containerd's (ctr 1.7+, nerdctl), docker's, ctr 1.6's through the tracker's
+#: runtime (ctr/runc_user.py) — never a job's own mount or program errors.
+_USER_UNKNOWN = re.compile(
+    r"\bno (?:users|groups) found\b"
+    r"|unable to find (?:user|group) \S+: no matching entries in (?:passwd|group) file"
+    r"|mount callback failed on \S+: open \S+/etc/(?:passwd|group): no such file or directory"
+    r"|containerd-tracker: extension 'user': ")
 
 #: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
 PULL_TIMEOUT = 3600.0
@@ -47,9 +51,13 @@ class CliBackend(ContainerBackend):
     not_found: re.Pattern[str] = re.compile(r"not found")
     #: lower-cased stderr fragments that mean the daemon cannot be reached.
     unreachable: tuple[str, ...] = ()
-    #: stderr of a create or run whose image is not in the store (where the
-    #: CLI never pulls one itself; see ``refuses_missing_images``).
+    #: stderr of a create or run whose image is not in the store, where the
+    #: CLI never pulls one itself and refuses before making anything.
     image_missing: re.Pattern[str] | None = None
+
+    @property
+    def refuses_missing_images(self) -> bool:  # type: ignore[override]
+        return self.image_missing is not None
 
     def _run(self, argv: Sequence[str], *, allow_failure: bool = False,
              container_id: str | None = None, timeout: float | None = None) -> Completed:
@@ -87,17 +95,17 @@ class CliBackend(ContainerBackend):
         if (missing := _EXEC_FAILED.search(err)) is not None:
             raise ExecutableNotFound(missing["program"] or missing["crun"], argv=done.argv, exit_code=done.exit_code,
                                      stderr=err)
+        if container_id and self.not_found.search(err):
+            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
+        if any(marker in err.lower() for marker in self.unreachable):
+            raise DaemonUnreachable(f"cannot reach {self.daemon} at {self.address}", argv=done.argv,
+                                    exit_code=done.exit_code, stderr=err)
         if self.image_missing is not None and self.image_missing.search(err):
             raise ImageNotFound("the job's image is not present", argv=done.argv, exit_code=done.exit_code,
                                 stderr=err)
         if _USER_UNKNOWN.search(err):
             raise UserNotFound("the job's user or group is not in its image", argv=done.argv,
                                exit_code=done.exit_code, stderr=err)
-        if container_id and self.not_found.search(err):
-            raise ContainerNotFound(container_id, argv=done.argv, exit_code=done.exit_code, stderr=err)
-        if any(marker in err.lower() for marker in self.unreachable):
-            raise DaemonUnreachable(f"cannot reach {self.daemon} at {self.address}", argv=done.argv,
-                                    exit_code=done.exit_code, stderr=err)
         raise BackendError(f"{self.name} failed", argv=done.argv, exit_code=done.exit_code, stderr=err)
 
     # Controls: every CLI's command builder names them alike.

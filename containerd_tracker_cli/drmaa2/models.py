@@ -38,7 +38,6 @@ class _GoModel(BaseModel):
         populate_by_name=True,
         extra="ignore",
         validate_assignment=True,
-        defer_build=True,  # validators made on first use: a command builds only the models it uses
     )
 
 

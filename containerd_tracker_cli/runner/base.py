@@ -134,7 +134,12 @@ class Runner(abc.ABC):
 
         with ThreadPoolExecutor(workers, thread_name_prefix="cli") as pool:
             futures = [pool.submit(call, item) for item in items]
-            wait(futures)
+            try:
+                wait(futures)
+            except BaseException:  # interrupted: start no more, let those under way end
+                for future in futures:
+                    future.cancel()
+                raise
         return [future.result() for future in futures]
 
     def monotonic(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,10 @@ log = logging.getLogger(__name__)
 
 
 class ProgramNotStartable(InvalidArgumentError):
-    """The runtime refused the job's own program (not in the image, not
-    executable): every later start would fail the same way, so a throttled
-    array records such a task Failed (127) instead of trying again."""
+    """The runtime refused the job as the image has it: its program (not in
+    the image, not executable) or its user (not in the image's files). Every
+    later start would fail the same way, so a throttled array records such a
+    task Failed (127) instead of trying again."""
 
 
 @dataclass
@@ -95,11 +97,11 @@ class Launcher:
                                 f"cannot give output file {str(path)!r} to uid {plan.owner[0]}: {exc.strerror}") from exc
             started_now = not plan.hold and array is None
             if started_now and self.backend.runs_in_one_call:  # run --detach
-                with self._start_errors(wrapped=plan.wrapped, only=StartRefused):
+                with self._start_errors(wrapped=plan.wrapped, only=(StartRefused,)):
                     job_id = self.backend.run_container(plan.spec, log_uri=plan.log_uri or "",
                                                         pid_file=str(self.state.pid_file(key)))
             else:
-                with self._start_errors(wrapped=plan.wrapped, only=UserNotFound):
+                with self._start_errors(wrapped=plan.wrapped, only=()):
                     job_id = self.backend.create_container(plan.spec)
                 if started_now:
                     self.start(job_id, key, plan.log_uri, wrapped=plan.wrapped)
@@ -122,29 +124,41 @@ class Launcher:
 
     def submit_array(self, template: "JobTemplate", image: ImageRecord, indices: range,
                      on_submitted: Callable[[int, int], None] | None = None, *, array: str | None = None) -> list[str]:
-        """One job per index, their IDs in index order; up to the runner's
-        ``concurrency`` are submitted at once (each is one CLI call or two, so
-        most of the time is spent waiting). A failure part-way removes every
-        task made, those still being made included."""
+        """One job per index, their IDs in index order. The first alone (what
+        every task would trip over fails at once, and what is made once per
+        process is made), then up to the runner's ``concurrency`` at once:
+        each is a CLI call or two, mostly spent waiting. A failure or an
+        interrupt part-way removes every task made, those still under way
+        included, and their empty output files."""
         made: dict[int, str] = {}
         files: list[Path] = []
+        lock = threading.Lock()
+        abandoned = threading.Event()
 
         def one(index: int) -> None:
-            made[index] = self.submit(template, image, index=index, array=array, files_made=files)
+            job_id = self.submit(template, image, index=index, array=array, files_made=files)
+            with lock:
+                if not abandoned.is_set():
+                    made[index] = job_id
+                    return
+            self.discard([job_id], missing_ok=True)  # finished after the rollback began
 
         def progress() -> None:
             if on_submitted:
                 on_submitted(len(made), len(indices))
 
-        workers = min(self.runner.concurrency, len(indices))
         try:
+            rest = list(indices)
+            one(rest.pop(0))
+            progress()
+            workers = min(self.runner.concurrency, len(rest))
             if workers <= 1:
-                for index in indices:
+                for index in rest:
                     one(index)
                     progress()
             else:
                 with ThreadPoolExecutor(workers, thread_name_prefix="submit") as pool:
-                    futures = [pool.submit(one, index) for index in indices]
+                    futures = [pool.submit(one, index) for index in rest]
                     try:
                         for future in as_completed(futures):
                             future.result()
@@ -154,8 +168,13 @@ class Launcher:
                             future.cancel()
                         raise  # leaving the pool waits for the submissions under way
         except BaseException:
+            with lock:
+                abandoned.set()
+                ids = list(made.values())
             try:
-                self.discard(list(made.values()))
+                self.discard(ids)
+            except Exception as cleanup:  # noqa: BLE001 - the original error matters more
+                log.error("could not remove the tasks of the failed array submission: %s", cleanup)
             finally:
                 _remove_empty(files)
             raise
@@ -186,14 +205,15 @@ class Launcher:
             self.backend.start_task(job_id, log_uri=log_uri or "", pid_file=str(self.state.pid_file(key)))
 
     @contextlib.contextmanager
-    def _start_errors(self, *, wrapped: bool, only: type[BackendError] = BackendError) -> Iterator[None]:
+    def _start_errors(self, *, wrapped: bool,
+                      only: tuple[type[BackendError], ...] = (BackendError,)) -> Iterator[None]:
         """A start the CLI refused, as the DRMAA2 error that says why; other
         than a missing program or user, only failures of kind ``only`` (a call
         that also creates the container: only those of the start)."""
         try:
             yield
         except UserNotFound as exc:
-            raise InvalidArgumentError(
+            raise ProgramNotStartable(
                 "extension 'user': the image has no such user or group (names are looked up in the image's "
                 "/etc/passwd and /etc/group)", argv=exc.argv, exit_code=exc.exit_code, stderr=exc.stderr) from exc
         except ExecutableNotFound as exc:

@@ -44,7 +44,7 @@ def probe_event(cid: str, token: str, extra: dict[str, str] | None = None) -> Ev
 def backend(mocker):
     backend = mocker.create_autospec(CtrBackend, instance=True)
     backend.task_usage.return_value = Usage(5_000_000, 0)
-    backend.task_exits.return_value = {}
+    backend.task_exit.return_value = None
     backend.delete_tasks.return_value = TaskDeletion({}, {})
     backend.runner = LiveRunner()  # the probe's clock
     # The probe is ctr's real mechanism, run over the mocked calls.
@@ -61,7 +61,7 @@ def stopped(cid: str, status: int, at: datetime | None = T0) -> TaskRecord:
 
 
 def test_an_oom_killed_job_is_recorded_so(backend):
-    backend.task_exits.return_value = {"j1": stopped("j1", 137), "j2": stopped("j2", 1)}
+    backend.task_exit.side_effect = {"j1": stopped("j1", 137), "j2": stopped("j2", 1)}.get
     backend.task_usage.return_value = Usage(5_000_000, 1)  # both cgroups counted an OOM kill
     records = ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
     assert records["j1"].oom_killed and records["j1"].to_labels()["containerd-tracker/oom-killed"] == "true"
@@ -112,7 +112,7 @@ def test_a_saved_state_of_a_running_or_other_task_is_not_an_exit(ctr_parsing):
 
 
 def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
-    backend.task_exits.return_value = {"j1": stopped("j1", 5), "j2": stopped("j2", 0)}
+    backend.task_exit.side_effect = {"j1": stopped("j1", 5), "j2": stopped("j2", 0)}.get
     backend.set_labels.side_effect = lambda cid, labels: (_ for _ in ()).throw(
         BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")) if cid == "j1" else labels
     backend.delete_tasks.return_value = TaskDeletion({"j2": 0}, {})
@@ -122,7 +122,7 @@ def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
 
 
 def test_when_no_exit_can_be_written_the_failure_is_raised(backend):
-    backend.task_exits.return_value = {"j1": stopped("j1", 5)}
+    backend.task_exit.side_effect = {"j1": stopped("j1", 5)}.get
     backend.set_labels.side_effect = BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")
     with pytest.raises(BackendError):
         ExitRecorder(backend).harvest(["j1"], NOTHING_SAVED)

@@ -23,16 +23,21 @@ START_FAILED = ('ctr: failed to create shim task: OCI runtime create failed: run
 class Ctr(Runner):
     """ctr answering as it did in a real recording, but ``run`` fails as told."""
 
-    def __init__(self, run_stderr: str) -> None:
+    def __init__(self, run_stderr: str, version: str = "1.7.24~ds1") -> None:
         # A job is submitted without looking its image up; an array looks it up once.
         recorded = [i for name in ("lifecycle.json", "array_job.json")
                     for i in Cassette.load(RECORDINGS / name).expanded() if i["kind"] == "run"]
         self.images = next(i["stdout"] for i in recorded if i["argv"][7:9] == ["images", "list"])
         self.tasks = next(i["stdout"] for i in recorded if i["argv"][7:9] == ["tasks", "list"]).splitlines()[0]
         self.run_stderr = run_stderr
+        self.calls: list[str] = []
+        self.version = version
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
+        if list(argv[1:]) == ["--version"]:
+            return Completed(tuple(argv), 0, f"ctr github.com/containerd/containerd {self.version}\n", "")
         command = list(argv[7:9])
+        self.calls.append(" ".join(command))
         if command == ["images", "list"]:
             return Completed(tuple(argv), 0, self.images, "")
         if command[0] == "run":
@@ -61,3 +66,43 @@ def test_a_refused_start_is_the_jobs_fault_a_failed_creation_is_not(tmp_path, st
         assert not isinstance(caught.value, InvalidArgumentError)  # not blamed on the job
     jobs = tmp_path / "jobs" / "default"
     assert not jobs.exists() or not any(jobs.iterdir())  # nothing left behind
+
+
+USER_UNKNOWN = {  # each CLI's real words
+    "ctr 1.7": "ctr: mount callback failed on /tmp/containerd-mount440310690: no users found\n",
+    "ctr 1.7, group file": ("ctr: mount callback failed on /tmp/containerd-mount3617676884: open "
+                            "/tmp/containerd-mount3617676884/etc/group: no such file or directory\n"),
+    "ctr 1.6 runtime": ("ctr: failed to create shim task: OCI runtime create failed: containerd-tracker: extension "
+                        "'user': user 'nosuch': not found in the container's /etc/passwd: unknown\n"),
+}
+
+
+@pytest.mark.parametrize("stderr", USER_UNKNOWN.values(), ids=USER_UNKNOWN)
+def test_a_user_the_image_lacks_is_the_jobs_fault_naming_the_extension(tmp_path, stderr):
+    version = "1.6.20~ds1" if "containerd-tracker" in stderr else "1.7.24~ds1"
+    tracker = ContainerdJobTracker("s", backend="ctr", address="/replay.sock", runner=Ctr(stderr, version),
+                                   state_dir=tmp_path)
+    with pytest.raises(InvalidArgumentError, match="extension 'user'"):
+        tracker.add_job(JobTemplate(job_category="docker.io/library/busybox:latest", remote_command="id",
+                                    extension={"extension_list": {"user": "1000:users"}}))
+
+
+def test_a_missing_mount_source_named_passwd_is_not_taken_for_a_missing_user(tmp_path):
+    stderr = ("ctr: failed to create shim task: OCI runtime create failed: runc create failed: unable to start "
+              "container process: error during container init: error mounting \"/srv/etc/passwd\" to rootfs at "
+              "\"/data\": stat /srv/etc/passwd: no such file or directory: unknown\n")
+    tracker = ContainerdJobTracker("s", backend="ctr", address="/replay.sock", runner=Ctr(stderr), state_dir=tmp_path)
+    with pytest.raises(InvalidArgumentError, match="could not be started") as caught:
+        tracker.add_job(JobTemplate(job_category="docker.io/library/busybox:latest", remote_command="true"))
+    assert "extension 'user'" not in str(caught.value)
+
+
+def test_a_missing_image_is_looked_up_only_after_ctr_refused_it_and_nothing_is_rolled_back(tmp_path):
+    """ctr refuses a run whose image is missing before it makes anything: the
+    image is then looked up (and, with pull_policy never, refused)."""
+    runner = Ctr('ctr: image "example.com/absent:1": not found\n')
+    tracker = ContainerdJobTracker("s", backend="ctr", address="/replay.sock", runner=runner, state_dir=tmp_path,
+                                   pull_policy="never")
+    with pytest.raises(InvalidArgumentError, match="not present"):
+        tracker.add_job(JobTemplate(job_category="example.com/absent:1", remote_command="true"))
+    assert runner.calls == ["run --detach", "images list"]

@@ -73,7 +73,7 @@ def _bundle(tmp_path: Path, rootfs: Path, user: str | None) -> Path:
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "rootfs").symlink_to(rootfs)
-    annotations = {user_runtime.ANNOTATION: user} if user else {}
+    annotations = {runc_user.ANNOTATION: user} if user else {}
     (bundle / "config.json").write_text(json.dumps(
         {"process": {"user": {"uid": 0, "gid": 0}, "args": ["id"]}, "root": {"path": "rootfs"},
          "annotations": annotations}))
@@ -120,16 +120,26 @@ def test_an_unknown_user_fails_the_create_in_runcs_log_and_runc_never_runs(insta
     assert not seen.exists()
 
 
-def test_the_shim_wrapper_runs_the_shim_beside_containerd_with_the_runc_wrapper_first_on_path(installed, tmp_path):
+def _fake_shim(folder: Path, seen: Path) -> None:
+    folder.mkdir()
+    (folder / "containerd-shim-runc-v2").write_text(f"#!/bin/sh\necho \"$0|$PATH|$*\" > {seen}\n")
+    (folder / "containerd-shim-runc-v2").chmod(0o755)
+
+
+@pytest.mark.parametrize("on_path", [True, False])
+def test_the_shim_wrapper_runs_containerds_shim_with_the_runc_wrapper_first_on_path(installed, tmp_path, on_path):
+    """The shim as containerd finds it: on PATH first, else beside containerd."""
     shim, _, _ = installed
-    beside = tmp_path / "containerd-bin"
-    beside.mkdir()
-    (beside / "containerd-shim-runc-v2").write_text(f"#!/bin/sh\necho \"$PATH|$*\" > {tmp_path / 'shim-seen'}\n")
-    (beside / "containerd-shim-runc-v2").chmod(0o755)
-    args = ["-namespace", "default", "-publish-binary", str(beside / "containerd"), "-id", "j", "start"]
-    subprocess.run([str(shim), *args], check=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
-    path, _, argv = (tmp_path / "shim-seen").read_text().strip().partition("|")
-    assert (path.split(":")[0], argv) == (str(shim.parent / "runc-user"), " ".join(args))
+    seen = tmp_path / "shim-seen"
+    _fake_shim(tmp_path / "path-bin", seen)
+    _fake_shim(tmp_path / "containerd-bin", seen)
+    args = ["-namespace", "default", "-publish-binary", str(tmp_path / "containerd-bin" / "containerd"),
+            "-id", "j", "start"]
+    path = str(tmp_path / "path-bin") if on_path else "/nonexistent"
+    subprocess.run([str(shim), *args], check=True, timeout=30, env={"PATH": path})
+    program, search, argv = seen.read_text().strip().split("|")
+    assert Path(program).parent == tmp_path / ("path-bin" if on_path else "containerd-bin")
+    assert (search.split(":")[0], argv) == (str(shim.parent / "runc-user"), " ".join(args))
 
 
 def test_install_rewrites_only_what_changed(tmp_path):
@@ -148,3 +158,57 @@ def test_ctr_argv_names_the_runtime_and_the_user_annotation_instead_of_user():
     assert "--runtime=/st/bin/shim" in argv and "--annotation=containerd-tracker/user=ann:7" in argv
     assert not any(arg.startswith("--user") for arg in argv)
     assert argv.index("--runtime=/st/bin/shim") < argv.index("--")
+
+
+def test_the_images_files_are_read_inside_its_root_whatever_its_symlinks_say(tmp_path, rootfs):
+    """An image whose /etc is an absolute symlink, or whose group file climbs
+    out with ../, still means its own files, never the host's: the wrapper
+    runs as root on the host."""
+    (rootfs / "real").mkdir()
+    (rootfs / "etc").rename(rootfs / "real" / "etc")
+    (rootfs / "etc").symlink_to("/real/etc")  # on the host, /real/etc does not exist
+    (rootfs / "real" / "etc" / "group").unlink()
+    (rootfs / "real" / "etc" / "group").symlink_to("../../../../../../etc/image-group")  # = /etc/image-group
+    (rootfs / "real" / "etc" / "image-group").write_text("staff:x:50:ann\n")
+    assert runc_user.in_root(str(rootfs), "etc/passwd") == str(rootfs / "real" / "etc" / "passwd")
+    assert runc_user.in_root(str(rootfs), "etc/group") == str(rootfs / "real" / "etc" / "image-group")
+    assert runc_user.resolve("ann", str(rootfs)) == (1001, 100, [100, 50])
+
+
+@pytest.mark.parametrize("args, bundle", [
+    (["--root", "/r", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "/p", "j"], "/b"),
+    (["--systemd-cgroup", "create", "--bundle=/b", "j"], "/b"),
+    (["create", "j"], "."),
+    (["--root", "create", "kill", "j", "9"], None),   # a value that reads "create" is no command
+    (["kill", "create", "9"], None),                  # nor is a container named so
+    (["delete", "--force", "j"], None),
+])
+def test_only_the_create_command_has_a_bundle_to_change(args, bundle):
+    assert runc_user.bundle_of(args) == bundle
+
+
+def test_a_group_named_like_the_user_is_not_an_additional_one(rootfs):
+    (rootfs / "etc" / "group").write_text(GROUP + "ann:x:1001:ann\n")
+    assert runc_user.resolve("ann", str(rootfs)) == (1001, 100, [100, 29, 50])
+
+
+def test_what_the_spec_says_of_the_user_besides_ids_is_kept(tmp_path, rootfs):
+    bundle = _bundle(tmp_path, rootfs, "nobody")
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["process"]["user"]["umask"] = 18
+    (bundle / "config.json").write_text(json.dumps(spec))
+    runc_user.give_user(str(bundle))
+    assert json.loads((bundle / "config.json").read_text())["process"]["user"] == {
+        "uid": 65534, "gid": 65534, "additionalGids": [65534], "umask": 18}
+
+
+def test_a_broken_bundle_is_the_wrappers_failure_not_the_users(installed, tmp_path):
+    shim, fake, seen = installed
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text("{not json")
+    log = tmp_path / "log.json"
+    done = _runc(shim, fake, "--log", str(log), "create", "--bundle", str(bundle), "j")
+    assert done.returncode == 1 and not seen.exists()
+    message = json.loads(log.read_text())["msg"]
+    assert message.startswith("containerd-tracker's runc wrapper failed") and "extension 'user'" not in message

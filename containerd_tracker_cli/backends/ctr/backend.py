@@ -59,7 +59,6 @@ class CtrBackend(CliBackend):
     not_found = re.compile(r'container "[^"]+" in namespace "[^"]*": not found')
     #: ``run`` and ``containers create`` of every version, before making anything.
     image_missing = re.compile(r'^ctr: image "[^"]*": not found$', re.MULTILINE)
-    refuses_missing_images = True
     unreachable = (
         "connection refused",
         "failed to dial",
@@ -197,16 +196,12 @@ class CtrBackend(CliBackend):
         argv = self.commands.list_tasks()
         return parsers.parse_task_list(argv, self._run(argv).stdout)
 
-    def task_exits(self, container_ids: Iterable[str]) -> dict[str, TaskRecord]:
-        """Exit status and time of stopped tasks, from their shims: no ctr
+    def task_exit(self, container_id: str) -> TaskRecord | None:
+        """Exit status and time of a stopped task, from its shim: no ctr
         listing prints them, and ``/tasks/delete`` events are not reliable
-        (containerd 2.1 drops about one in ten). One call per task (ctr has
-        no batch form), several at once as the runner allows. A task whose
-        shim is gone (deleted meanwhile) is left out."""
-        ids = list(dict.fromkeys(container_ids))
-        return {cid: task for cid, task in zip(ids, self.runner.each(self._task_exit, ids)) if task is not None}
-
-    def _task_exit(self, container_id: str) -> TaskRecord | None:
+        (containerd 2.1 drops about one in ten). ctr has no batch form: one
+        call per task. ``None``: not stopped, or its shim is gone (deleted
+        meanwhile)."""
         argv = self.commands.shim_state(container_id)
         done = self._run(argv, allow_failure=True)
         if done.exit_code != 0:
@@ -266,7 +261,12 @@ class CtrBackend(CliBackend):
                 "user without the tracker's runtime, which lives in a state directory (use_state)")
         from .user_runtime import install
 
-        return str(install(self._bin_dir))
+        try:
+            return str(install(self._bin_dir))
+        except OSError as exc:
+            from ...drmaa2.errors import InternalError
+
+            raise InternalError(f"cannot write ctr 1.6's user runtime into {str(self._bin_dir)!r}: {exc}") from exc
 
     def _refuse_what_ctr_would_trim(self, spec: ContainerSpec) -> None:
         """ctr 2.x trims trailing whitespace from every option value (1.6 and

@@ -25,6 +25,7 @@ N" warning on delete is the last resort, when a shim cannot be asked.)
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ...drmaa2.errors import DrmaaError, JobNotFoundError
@@ -95,9 +96,12 @@ class ExitRecorder:
         if not ids:
             return {}
         each = self.backend.runner.each
-        # Both read-only and due before the delete: side by side, as the runner allows.
-        tasks, usages = each(lambda read: read(), [lambda: self.backend.task_exits(ids),
-                                                   lambda: dict(zip(ids, each(self.backend.task_usage, ids)))])
+        # Each shim's answer and each cgroup's usage: read-only, due before the
+        # delete, so all side by side (as many at once as the runner allows).
+        reads = each(lambda read: read(), [*(partial(self.backend.task_exit, cid) for cid in ids),
+                                           *(partial(self.backend.task_usage, cid) for cid in ids)])
+        tasks = {cid: task for cid, task in zip(ids, reads) if task is not None}
+        usages = dict(zip(ids, reads[len(ids):]))
         for cid in ids:  # a shim that cannot be asked: what the job's logger saved of it
             if cid not in tasks and (text := saved(cid)) and (task := self.backend.saved_task(cid, text)):
                 tasks[cid] = task

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Callable, Optional
 
@@ -26,6 +27,33 @@ ANNOTATION = "containerd-tracker/user"
 
 class UserError(Exception):
     """The user cannot be resolved: runc is not run, and the job is refused."""
+
+
+def in_root(rootfs: str, path: str) -> str:
+    """``path`` (e.g. ``etc/passwd``) inside the container's root: symlinks
+    are followed as the container would, an absolute or ``..`` target never
+    leaving ``rootfs`` (this runs as root, on the host)."""
+    parts, done, hops = [p for p in path.split("/") if p], [], 0
+    while parts:
+        part = parts.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        candidate = os.path.join(rootfs, *done, part)
+        if os.path.islink(candidate):
+            hops += 1
+            if hops > 40:
+                raise UserError(f"too many symbolic links under the container's /{path}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        done.append(part)
+    return os.path.join(rootfs, *done)
 
 
 def _entries(path: str) -> list[list[str]]:
@@ -49,7 +77,7 @@ def resolve(user: str, rootfs: str) -> tuple[int, int, list[int]]:
     ``rootfs``, the way ctr 1.7's ``--user`` resolves it: a lone uid missing
     from /etc/passwd gets gid 0; a name must be there; ``uid:gid`` needs no
     file; the primary gid leads the additional ones."""
-    passwd, group = os.path.join(rootfs, "etc/passwd"), os.path.join(rootfs, "etc/group")
+    passwd, group = in_root(rootfs, "etc/passwd"), in_root(rootfs, "etc/group")
     name, _, grp = user.partition(":")
     if not grp:
         if name.isdigit():
@@ -73,26 +101,37 @@ def resolve(user: str, rootfs: str) -> tuple[int, int, list[int]]:
 
 
 def _supplementary(group: str, login: Optional[str], primary: int) -> list[int]:
-    """The groups listing ``login`` as a member (none when /etc/group is missing)."""
+    """The groups listing ``login`` as a member, except one named like it
+    (as containerd has it); none when /etc/group is missing."""
     if not login:
         return []
     try:
         entries = _entries(group)
     except OSError:
         return []
-    gids = [int(f[2]) for f in entries if len(f) >= 4 and f[2].isdigit() and login in f[3].split(",")]
+    gids = [int(f[2]) for f in entries
+            if len(f) >= 4 and f[2].isdigit() and f[0] != login and login in f[3].split(",")]
     return [gid for gid in dict.fromkeys(gids) if gid != primary]
 
 
+#: runc's global options that take a value (the shim passes --root, --log,
+#: --log-format; the others for completeness). Flags take none.
+_GLOBAL_VALUES = {"--root", "--log", "--log-format", "--criu", "--rootless"}
+
+
 def bundle_of(args: list[str]) -> Optional[str]:
-    """The bundle of a ``runc … create --bundle DIR …`` command, else ``None``."""
-    if "create" not in args:
+    """The bundle of a ``runc [global options] create [--bundle DIR] …``
+    command, else ``None``."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in _GLOBAL_VALUES else 1
+    if i >= len(args) or args[i] != "create":
         return None
-    rest = args[args.index("create") + 1:]
-    for i, arg in enumerate(rest):
-        if arg in ("--bundle", "-b") and i + 1 < len(rest):
-            return rest[i + 1]
-        if arg.startswith("--bundle="):
+    rest = args[i + 1:]
+    for j, arg in enumerate(rest):
+        if arg in ("--bundle", "-b") and j + 1 < len(rest):
+            return rest[j + 1]
+        if arg.startswith(("--bundle=", "-b=")):
             return arg.split("=", 1)[1]
     return "."  # runc's default: the current directory
 
@@ -107,7 +146,9 @@ def give_user(bundle: str) -> None:
         return
     root = (spec.get("root") or {}).get("path") or "rootfs"
     uid, gid, gids = resolve(user, os.path.join(bundle, root))
-    spec.setdefault("process", {})["user"] = {"uid": uid, "gid": gid, "additionalGids": gids}
+    process = spec.setdefault("process", {})
+    process["user"] = {**(process.get("user") or {}), "uid": uid, "gid": gid, "additionalGids": gids}
+    process["user"].pop("username", None)  # a Windows field; never the resolved name
     tmp = path + ".user"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(spec, handle)
@@ -145,9 +186,16 @@ def main(args: list[str]) -> int:
         bundle = bundle_of(args)
         if bundle is not None:
             give_user(bundle)
-    except (UserError, OSError, ValueError) as exc:
+    except UserError as exc:
         report(args, f"containerd-tracker: extension 'user': {exc}")
         return 1
+    except (OSError, ValueError) as exc:  # not the user's fault: a broken bundle or wrapper
+        report(args, f"containerd-tracker's runc wrapper failed: {exc}")
+        return 1
+    # Python ignores these; an ignored signal stays ignored across exec.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     os.execv(runc, [runc, *args])
     return 127  # not reached
 

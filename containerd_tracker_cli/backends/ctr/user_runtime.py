@@ -26,7 +26,6 @@ from pathlib import Path
 from ...records.statedir import install_executable
 from . import runc_user
 
-ANNOTATION = runc_user.ANNOTATION
 SHIM_NAME = "containerd-shim-runc-user-v2"
 
 #: containerd's runc shim, with the folder of the tracker's runc wrapper first
@@ -35,21 +34,42 @@ SHIM_SCRIPT = """#!/bin/sh
 # containerd-tracker: containerd's runc shim, whose runc gives a job the user
 # it asked for (runc-user/runc). containerd runs this for the whole life of
 # each container made with it: do not remove it while such containers exist.
+# The shim is found as containerd finds it: on PATH, else beside containerd.
 here=${0%/*}
-shim=containerd-shim-runc-v2
-prev=
-for arg; do
-  [ "$prev" = -publish-binary ] && [ -x "${arg%/*}/$shim" ] && shim=${arg%/*}/$shim
-  prev=$arg
-done
-PATH=$here/runc-user:$PATH exec "$shim" "$@"
+shim=$(command -v containerd-shim-runc-v2)
+if [ -z "$shim" ]; then
+  prev=
+  for arg; do
+    [ "$prev" = -publish-binary ] && shim=${arg%/*}/containerd-shim-runc-v2
+    prev=$arg
+  done
+fi
+PATH=$here/runc-user:$PATH exec "${shim:-containerd-shim-runc-v2}" "$@"
 """
+
+#: Interpreters for the runc wrapper, the system's first: containerd runs it
+#: as root for as long as the container lives, so it should be one a package
+#: manager keeps (the tracker's own may be a virtualenv that goes away).
+SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
+
+
+def interpreter() -> str:
+    """The system's python3 where there is one, owned by root and writable by
+    no one else; else the one running the tracker (a venv's base interpreter,
+    which outlives the venv)."""
+    for path in SYSTEM_PYTHONS:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if os.access(path, os.X_OK) and info.st_uid == 0 and not info.st_mode & 0o022:
+            return path
+    return os.path.realpath(sys.executable)
 
 
 def runc_script() -> str:
-    """:mod:`.runc_user`'s source, run by this Python without site packages."""
-    interpreter = os.path.realpath(sys.executable)  # a venv's base survives the venv
-    return f"#!{interpreter} -IS\n" + Path(runc_user.__file__).read_text(encoding="utf-8")
+    """:mod:`.runc_user`'s source, run without site packages (``-IS``)."""
+    return f"#!{interpreter()} -IS\n" + Path(runc_user.__file__).read_text(encoding="utf-8")
 
 
 def install(bin_dir: Path) -> Path:
