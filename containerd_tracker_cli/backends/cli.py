@@ -7,7 +7,7 @@ container" and "daemon unreachable"; the rest is the same for every CLI.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..drmaa2.errors import InvalidArgumentError
 from ..runner import CommandNotFound, CommandNotStarted, CommandTimeout, Completed, Runner, Stream, StreamClosed
@@ -38,6 +38,16 @@ _USER_UNKNOWN = re.compile(
 
 #: A pull moves gigabytes; it gets far longer than the ordinary call timeout.
 PULL_TIMEOUT = 3600.0
+
+#: IDs per call that takes many: keeps every argv far below the kernel's
+#: limit, and each call short (docker inspects one container per request).
+BATCH = 100
+
+
+def batches(container_ids: Iterable[str]) -> list[list[str]]:
+    """The distinct IDs, in order, ``BATCH`` per call."""
+    ids = list(dict.fromkeys(container_ids))
+    return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
 class CliBackend(ContainerBackend):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 from ...records import labels as L
 from ...runner import Runner
 from ..base import EventStream, Observed, TaskDeletion
-from ..cli import PULL_TIMEOUT, CliBackend
+from ..cli import PULL_TIMEOUT, CliBackend, batches
 from ..errors import BackendError, CliParseError, ContainerNotFound, TaskNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from . import parsers
@@ -39,13 +39,6 @@ def _go_arch() -> str:
     return _GO_ARCH.get(platform.machine(), platform.machine())
 
 
-#: IDs per ctr call that takes many: keeps every argv far below the kernel's limit.
-BATCH = 100
-
-
-def _batches(container_ids: Iterable[str]) -> list[list[str]]:
-    ids = list(dict.fromkeys(container_ids))
-    return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
 #: Up to this many jobs are read one ``containers info`` each, kept records
@@ -294,7 +287,7 @@ class CtrBackend(CliBackend):
     def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
         codes: dict[str, int] = {}
         failed: dict[str, BackendError] = {}
-        for batch in _batches(container_ids):
+        for batch in batches(container_ids):
             argv = self.commands.delete_tasks(batch)
             done = self._run(argv, allow_failure=True)
             batch_codes, batch_failed = parsers.parse_delete_output(argv, batch, done.stderr)
@@ -309,7 +302,7 @@ class CtrBackend(CliBackend):
 
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         missing: set[str] = set()
-        for batch in _batches(container_ids):
+        for batch in batches(container_ids):
             done = self._run(self.commands.delete_containers(batch), allow_failure=True)
             if self.records is not None:
                 self.records.drop(batch)  # kept or not, it is read afresh next time

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from ...records import labels as L
 from ...runner import Runner
 from ..base import EventStream, Observed, TaskDeletion
-from ..cli import PULL_TIMEOUT, CliBackend
+from ..cli import PULL_TIMEOUT, CliBackend, batches
 from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
 from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord, TaskRecord
@@ -93,9 +93,17 @@ class DockerCompatBackend(CliBackend):
         return (namespace or "default") == self.namespace
 
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
-        """One ``container inspect`` for all: found ones print, missing ones
-        are named on stderr (exit code 1)."""
-        names = list(dict.fromkeys(container_ids))
+        """One ``container inspect`` per hundred, side by side as the runner
+        allows: the CLI asks the engine one container at a time, so a
+        thousand in one call can outlast the call's timeout."""
+        found: dict[str, Observed] = {}
+        for part in self.runner.each(self._inspect, batches(container_ids)):
+            found.update(part)
+        return found
+
+    def _inspect(self, names: list[str]) -> dict[str, Observed]:
+        """One ``container inspect``: found ones print, missing ones are
+        named on stderr (exit code 1)."""
         if not names:
             return {}
         argv = self.commands.inspect(names)
@@ -109,10 +117,10 @@ class DockerCompatBackend(CliBackend):
             named = {m["id"] for m in _MISSING_ID.finditer(done.stderr)} & set(names)
             rest = [name for name in names if name not in named]
             if named:
-                return self.observe(rest) if rest else {}
+                return self._inspect(rest) if rest else {}
             if len(names) == 1:
                 return {}
-            return {cid: seen for name in names for cid, seen in self.observe([name]).items()}
+            return {cid: seen for name in names for cid, seen in self._inspect([name]).items()}
         found = {}
         for item in parsers.parse_inspect(argv, done.stdout):
             # Asked by ID (the job ID) as a rule; by name also answers.
