@@ -35,8 +35,14 @@ def _job(*command: str, **fields: object) -> JobTemplate:
     return JobTemplate(job_category=BUSYBOX, remote_command=command[0], args=list(command[1:]), **fields)
 
 
+#: How long the lifecycle job runs: long enough to be read running first.
+#: Recordings (and the real nerdctl ones) hold 1 s; a live run through a slow
+#: stand-in CLI under load may ask for more (tests/live/test_nerdctl_shapes.py).
+LIFECYCLE_SECONDS = 1
+
+
 def lifecycle(tracker: ContainerdJobTracker) -> None:
-    job_id = tracker.add_job(_job("sh", "-c", "sleep 1; exit 3", job_name="life"))
+    job_id = tracker.add_job(_job("sh", "-c", f"sleep {LIFECYCLE_SECONDS}; exit 3", job_name="life"))
     assert tracker.list_jobs() == [job_id]
     assert tracker.job_state(job_id) == (JobState.RUNNING, "running")
     with pytest.raises(InvalidStateError):
@@ -45,7 +51,7 @@ def lifecycle(tracker: ContainerdJobTracker) -> None:
     assert tracker.job_state(job_id) == (JobState.FAILED, "stopped")
     info = tracker.job_info(job_id)
     assert info.exit_status == 3 and info.finish_time is not None
-    assert info.extension.extension_list["command_line"] == "sh -c 'sleep 1; exit 3'"
+    assert info.extension.extension_list["command_line"] == f"sh -c 'sleep {LIFECYCLE_SECONDS}; exit 3'"
     assert tracker.job_template(job_id).job_name == "life"
     tracker.delete_job(job_id)
     assert tracker.list_jobs() == []

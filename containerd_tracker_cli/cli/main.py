@@ -275,6 +275,7 @@ def _per_job(act: Callable[["ContainerdJobTracker", str], None]) -> Callable[[ar
 
 def cmd_wait(args: argparse.Namespace) -> int:
     from ..drmaa2.states import TERMINAL_STATES, JobState
+    from ..drmaa2.errors import DrmaaTimeoutError
     from .output import Progress, emit_json, table
 
     import time
@@ -289,7 +290,10 @@ def cmd_wait(args: argparse.Namespace) -> int:
     def wait_one(job_id: str) -> tuple[str, JobState, int | None]:
         nonlocal reached
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        tracker.wait(job_id, left, *states)
+        try:
+            tracker.wait(job_id, left, *states)
+        except DrmaaTimeoutError as exc:  # say the --timeout given, not what was left of it
+            raise DrmaaTimeoutError(f"{exc.message.rsplit(' within ', 1)[0]} within {args.timeout:g} s") from exc
         info = tracker.job_info(job_id)
         reached += 1
         progress(reached, len(args.ids))

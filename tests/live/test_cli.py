@@ -85,6 +85,15 @@ def test_wait_timeout_is_a_drmaa_error(cli):
     assert done.stderr.startswith("error: ") and "within 1" in done.stderr
 
 
+def test_a_wait_for_several_jobs_names_the_timeout_given_when_the_last_one_misses_it(cli):
+    """--timeout bounds the whole command; the first job's wait used part of it."""
+    quick = cli("run", "--image", "busybox", "--", "sleep", "1").stdout.strip()
+    slow = cli("run", "--image", "busybox", "--", "sleep", "30").stdout.strip()
+    done = cli("wait", quick, slow, "--timeout", "3", check=False)
+    assert done.returncode == 1
+    assert f"job '{slow}' did not reach Done or Failed within 3 s" in done.stderr
+
+
 def test_json_output_is_only_json(cli, tmp_path):
     out = tmp_path / "out.txt"
     job = json.loads(cli("--json", "run", "--image", "busybox", "-e", "A=1", "-w", "/tmp", "-o", str(out),
