@@ -21,14 +21,13 @@ container, or when a listing shows it gone. Copies are private to the user
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from pydantic import ValidationError
 
 from ...records import labels as L
+from ...records.statedir import write_atomically
 from ..models import ContainerInfo
 
 log = logging.getLogger(__name__)
@@ -68,20 +67,11 @@ class RecordCache:
                 return  # kept already (a job or two are read afresh each time)
         except OSError:
             pass
-        # Per process and thread: a notifier thread may keep the same record.
-        tmp = path.with_name(f".{info.id}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(text)
-            tmp.replace(path)
+            write_atomically(path, text, 0o600)  # its own temporary file per writer
         except OSError as exc:
             log.warning("cannot keep the record of %s in %s: %s", info.id, self.folder, exc)
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass  # never made
 
     def amend(self, container_id: str, labels: Mapping[str, str]) -> None:
         """Labels this process has just written (an empty value removes one)
