@@ -44,10 +44,10 @@ PULL_TIMEOUT = 3600.0
 BATCH = 100
 
 
-def batches(container_ids: Iterable[str]) -> list[list[str]]:
-    """The distinct IDs, in order, ``BATCH`` per call."""
+def batches(container_ids: Iterable[str], size: int = BATCH) -> list[list[str]]:
+    """The distinct IDs, in order, ``size`` per call."""
     ids = list(dict.fromkeys(container_ids))
-    return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
 class CliBackend(ContainerBackend):
