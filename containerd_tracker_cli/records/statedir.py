@@ -96,8 +96,7 @@ class StateDir:
 
     def write_exit(self, job_id: str, record: "ExitRecord") -> None:
         """For backends whose labels are fixed: how a job that never ran ended."""
-        path = self.make_job_dir(job_id) / "exit.json"
-        path.write_text(json.dumps(record.to_labels()))
+        write_atomically(self.make_job_dir(job_id) / "exit.json", json.dumps(record.to_labels()))
 
     def read_exit(self, job_id: str) -> "ExitRecord | None":
         from .labels import ExitRecord

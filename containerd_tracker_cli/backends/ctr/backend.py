@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import platform
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 

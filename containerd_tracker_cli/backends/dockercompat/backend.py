@@ -12,7 +12,6 @@ names a job the same way; the readable ``<name>-<token>`` is its name.
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ...records import labels as L
@@ -21,10 +20,11 @@ from ..base import EventStream, Observed, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend, batches
 from ..errors import CliParseError, ContainerNotFound
 from ..images import normalize_image_ref
-from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord, TaskRecord
+from ..models import ContainerInfo, ContainerSpec, ImageConfig, ImageRecord
 from . import parsers
 from .commands import DockerCompatCommands
 from .flavours import FLAVOURS
+from .oom import OomWitness
 
 if TYPE_CHECKING:
     from ...records.statedir import StateDir
@@ -66,6 +66,12 @@ class DockerCompatBackend(CliBackend):
         self.namespace = namespace
         self.timeout = timeout
         self.commands = DockerCompatCommands(self.flavour, self.address, namespace, executable or flavour)
+        #: Tells the OOM kills the engine's ``State.OOMKilled`` misses (see oom.py).
+        self.oom = OomWitness(self)
+
+    def use_state(self, state: "StateDir") -> None:
+        """Whether a job was OOM-killed is kept there once known (oom.py)."""
+        self.oom.state = state
 
     # -- queries --------------------------------------------------------
     def server_version(self) -> str:
@@ -121,7 +127,9 @@ class DockerCompatBackend(CliBackend):
             if len(names) == 1:
                 return {}
             return {cid: seen for name in names for cid, seen in self._inspect([name]).items()}
-        found = {}
+        found: dict[str, Observed] = {}
+        #: SIGKILLed under a memory limit while the engine says "not OOM": asked -> engine ID.
+        suspects: dict[str, str] = {}
         for item in parsers.parse_inspect(argv, done.stdout):
             # Asked by ID (the job ID) as a rule; by name also answers.
             asked = item.info.id if item.info.id in names else item.name
@@ -133,20 +141,12 @@ class DockerCompatBackend(CliBackend):
             task = item.task.model_copy(update={"container_id": asked, "started_at": item.started_at}) \
                 if item.task else None
             if task is not None and task.exit_status == 137 and not task.oom_killed and item.memory_limit:
-                task = task.model_copy(update={"oom_killed": self._oom_logged(asked, task)})
+                suspects[asked] = item.info.id
             found[asked] = Observed(info, task)
+        for asked in self.oom.killed(suspects, found):
+            info, task = found[asked]
+            found[asked] = Observed(info, task.model_copy(update={"oom_killed": True}) if task else task)
         return found
-
-    def _oom_logged(self, name: str, task: TaskRecord) -> bool:
-        """Whether the engine logged an ``oom`` event for the container while it
-        ran: asked only of a job with a memory limit that died of SIGKILL,
-        where ``State.OOMKilled`` can be wrong (see Flavour.oom_events)."""
-        if not self.flavour.oom_events or task.started_at is None:
-            return False
-        until = int(time.time())
-        argv = self.commands.oom_events(name, int(task.started_at.timestamp()) - 1, until)
-        done = self._run(argv, allow_failure=True)
-        return done.exit_code == 0 and any(line.strip() for line in done.stdout.splitlines())
 
     def container_info(self, container_id: str) -> ContainerInfo:
         observed = self.observe([container_id])

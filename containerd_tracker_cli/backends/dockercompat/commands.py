@@ -109,10 +109,13 @@ class DockerCompatCommands:
                 argv += ["--filter", f"container={name}"]
         return argv
 
-    def oom_events(self, name: str, since: int, until: int) -> list[str]:
-        """The container's ``oom`` events between two Unix times (exits at once)."""
-        return [*self.base(), "events", "--since", str(since), "--until", str(until), "--filter",
-                f"container={name}", "--filter", "event=oom", "--format", JSON]
+    def oom_events(self, names: Iterable[str], since: int, until: int) -> list[str]:
+        """The containers' ``oom`` events between two Unix times (exits at
+        once; filters on one key are or-ed)."""
+        argv = [*self.base(), "events", "--since", str(since), "--until", str(until), "--filter", "event=oom"]
+        for name in names:
+            argv += ["--filter", f"container={name}"]
+        return [*argv, "--format", JSON]
 
     def images(self) -> list[str]:
         return [*self.base(), "image", "ls", "--format", JSON]
