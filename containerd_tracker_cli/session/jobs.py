@@ -142,5 +142,4 @@ class JobArray:
         running = [job_id for job_id, (state, _) in states.items() if state not in TERMINAL_STATES]
         if running:
             raise InvalidStateError(f"cannot reap the array: {len(running)} task(s) have not ended, e.g. {running[0]!r}")
-        for job in self.job_list:
-            job.reap()
+        self._tracker.delete_jobs([job.id for job in self.job_list], only_ended=True)

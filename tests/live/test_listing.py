@@ -190,6 +190,34 @@ def test_delete_job_refuses_jobs_that_have_not_ended(tracker):
     assert tracker.job_state(job_id)[0] == JobState.RUNNING
 
 
+def test_many_ended_jobs_are_deleted_in_as_many_calls_as_few(make_tracker, raw, state_dir):
+    """An array's tasks cleaned up at once (JobArray.reap): one read, one
+    delete per kind, whatever their number; all of it gone."""
+    runner = CountingRunner()
+    tracker = make_tracker("delete-many", runner=runner)
+    before = raw.leftovers(state_dir)
+    counts = []
+    for size in (3, 8):
+        array_id = tracker.add_array_job(template("sh", "-c", "exit $((TASK_ID % 2))"), 1, size, 1, 0)
+        ids = tracker.list_array_jobs(array_id)
+        tracker.wait_all(ids, 60)
+        runner.calls.clear()
+        tracker.delete_jobs(ids)
+        counts.append(len(runner.calls))
+        assert not set(ids) & set(raw.containers())
+        assert raw.leftovers(state_dir) == before
+    assert counts[0] == counts[1]
+
+
+def test_deleting_many_removes_none_when_one_has_not_ended(tracker, raw):
+    ended = run_to_end(tracker, "true")
+    running = submit(tracker, "sleep", "30")
+    with pytest.raises(InvalidStateError, match=running):
+        tracker.delete_jobs([ended, running])
+    assert {ended, running} <= set(raw.containers())
+    assert tracker.job_state(ended)[0] == JobState.DONE
+
+
 def test_foreign_containers_are_never_touched(tracker, make_tracker, raw):
     foreign = raw.run_foreign("foreign", "sleep", "30")
     other = make_tracker("someone-else")
