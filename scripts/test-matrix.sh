@@ -21,7 +21,7 @@ run() {  # run PART PYTEST-ARGS...: output to build/test-PART.log, "PART EXIT SE
   part=$1
   shift
   start=$(date +%s)
-  CONTAINERD_TRACKER_REQUIRE_LIVE=1 "$PYTHON" -m pytest -p no:cacheprovider --durations=10 "$@" \
+  CONTAINERD_TRACKER_REQUIRE_LIVE=1 "$PYTHON" -m pytest -p no:cacheprovider --durations=25 "$@" \
     >"build/test-$part.log" 2>&1
   echo "$part $? $(( $(date +%s) - start ))" >"build/test-$part.result"
 }

@@ -91,9 +91,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scale: minutes long (a 1,000-task array); `make test` runs it on the "
                                        "first containerd version only")
     config.addinivalue_line("markers", "once: what it checks does not depend on the containerd version the suite "
-                                       "runs (the nerdctl shim's output shapes, checked through docker on every version), "
-                                       "or it is minutes long and smaller tests cover the same path on every version (the "
-                                       "300-task array); `make test` runs it on the first version only")
+                                       "runs (the nerdctl shim's output shapes, checked through docker on every version; "
+                                       "the command line, a thin edge over the tracker), or it is minutes long and smaller "
+                                       "tests cover the same path on every version (the 300-task array); `make test` runs "
+                                       "it on the first version only")
     _selected_backends(config)
     version = config.getoption("--containerd-version")
     if version and os.geteuid() == 0:

@@ -12,6 +12,10 @@ import threading
 
 import pytest
 
+#: A thin edge over the tracker, whose behaviour on each containerd version the
+#: rest of the suite checks; about 3 minutes of subprocesses under CI load.
+pytestmark = pytest.mark.once
+
 #: A nerdctl that only says it was run: first on PATH in these tests, so a
 #: command that fell back to ``--backend auto`` (nerdctl when installed) fails
 #: loudly instead of silently testing another backend.
