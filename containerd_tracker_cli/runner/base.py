@@ -96,6 +96,13 @@ class Runner(abc.ABC):
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
         """Run ``argv`` to completion; a non-zero exit is returned, not raised."""
 
+    def run_private(self, argv: Sequence[str], *, timeout: float, keep: Callable[[str], str]) -> Completed:
+        """``run`` for a command whose output is mostly the host's, not the
+        jobs' (the kernel's log): ``keep(stdout)`` is all the caller reads of
+        it, and all a recording stores."""
+        done = self.run(argv, timeout=timeout)
+        return Completed(done.argv, done.exit_code, keep(done.stdout), done.stderr)
+
     @abc.abstractmethod
     def stream(self, argv: Sequence[str]) -> Stream:
         """Start ``argv`` and hand back its stdout line by line."""

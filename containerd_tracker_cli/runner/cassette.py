@@ -140,7 +140,15 @@ class RecordingRunner(Runner):
             self.cassette.save()
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
-        done = self.inner.run(argv, timeout=timeout, stdin=stdin)
+        return self._record(self.inner.run(argv, timeout=timeout, stdin=stdin), argv, stdin)
+
+    def run_private(self, argv: Sequence[str], *, timeout: float, keep: Callable[[str], str]) -> Completed:
+        """Only what the caller keeps of the output is stored (a replay hands
+        back the same)."""
+        done = self.inner.run(argv, timeout=timeout)
+        return self._record(Completed(done.argv, done.exit_code, keep(done.stdout), done.stderr), argv, None)
+
+    def _record(self, done: Completed, argv: Sequence[str], stdin: str | None) -> Completed:
         item: dict[str, Any] = {
             "kind": "run",
             "argv": [self._ph.hide(a) for a in argv],

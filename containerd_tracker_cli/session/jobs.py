@@ -138,8 +138,4 @@ class JobArray:
 
     def reap(self) -> None:
         """Remove every task; all must have ended (else nothing is removed)."""
-        states = self._tracker.job_states([job.id for job in self.job_list])
-        running = [job_id for job_id, (state, _) in states.items() if state not in TERMINAL_STATES]
-        if running:
-            raise InvalidStateError(f"cannot reap the array: {len(running)} task(s) have not ended, e.g. {running[0]!r}")
         self._tracker.delete_jobs([job.id for job in self.job_list], only_ended=True)

@@ -32,4 +32,4 @@ class MonitoringTracker(ContainerdJobTracker):
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise UnsupportedOperationError("a monitoring session only reads jobs: it cannot submit, control or reap")
 
-    add_job = add_array_job = job_control = delete_job = _read_only  # type: ignore[assignment]
+    add_job = add_array_job = job_control = delete_job = delete_jobs = _read_only  # type: ignore[assignment]

@@ -13,12 +13,12 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..backends import registry
 from ..backends.base import ContainerBackend
 from ..backends.errors import ImageNotFound
-from ..drmaa2.errors import InvalidArgumentError, InvalidStateError, JobNotFoundError
+from ..drmaa2.errors import DrmaaError, InvalidArgumentError, InvalidStateError, JobNotFoundError
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..drmaa2.tracker import JobTracker
 from ..records import labels as L
@@ -29,7 +29,7 @@ from .control import Controller
 from .deadlines import Deadlines
 from .images import PULL_POLICIES, Images
 from .launch import Launcher
-from .observation import Observer, check_id
+from .observation import Observer, Snapshot, check_id
 from .throttle import ArrayRecord, Throttle
 
 if TYPE_CHECKING:
@@ -348,21 +348,38 @@ class ContainerdJobTracker(JobTracker):
         self.delete_jobs([job_id], only_ended=only_ended)
 
     def delete_jobs(self, job_ids: Iterable[str], *, only_ended: bool = False) -> None:
-        """``delete_job`` for many at once, in a constant number of CLI calls
-        whatever their number (an array's thousand tasks). All are checked
-        first: one that has not ended, or is not found, removes none."""
+        """``delete_job`` for many at once (an array's thousand tasks): one
+        read for all, then deletes of many IDs per call, side by side. All are
+        checked first: one that has not ended, or is not found, removes none."""
         jobs = self._observer.many(job_ids)
-        for job_id, job in jobs.items():
-            lost = not only_ended and job.state == JobState.UNDETERMINED and job.task is None
-            if job.state not in TERMINAL_STATES and not lost:
-                raise InvalidStateError(f"cannot delete job {job_id!r}: it is {job.state}, not Done or Failed")
-        self.backend.delete_tasks([job_id for job_id, job in jobs.items() if job.task is not None])
-        gone = self.backend.delete_containers(list(jobs))
-        for job in jobs.values():
-            self.state.remove_job(job.folder)
-        for array in {job.info.labels[L.ARRAY] for job in jobs.values() if job.info.labels.get(L.ARRAY)}:
-            if not self.backend.list_container_ids({L.ARRAY: array}):
-                self._throttle.forget(array)  # its last task is gone
+        unended = [job_id for job_id, job in jobs.items() if job.state not in TERMINAL_STATES
+                   and not (not only_ended and job.state == JobState.UNDETERMINED and job.task is None)]
+        if unended:
+            raise InvalidStateError(f"cannot delete job {unended[0]!r}: it is {jobs[unended[0]].state}, not Done or "
+                                    f"Failed" + (f" (nor are {len(unended) - 1} more)" if len(unended) > 1 else ""))
+        try:
+            self.backend.delete_tasks([job_id for job_id, job in jobs.items() if job.task is not None])
+            gone = self.backend.delete_containers(list(jobs))
+        except DrmaaError:
+            self._forget_deleted(jobs)  # some calls may have deleted theirs before one failed
+            raise
+        self._forget_deleted(jobs, deleted=jobs)
         if gone:
             raise JobNotFoundError(f"job {sorted(gone)[0]!r} was deleted meanwhile by another process"
                                    + (f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""))
+
+    def _forget_deleted(self, jobs: Mapping[str, Snapshot], deleted: Iterable[str] | None = None) -> None:
+        """Remove the tracker's files of the ``deleted`` jobs (None: those
+        whose containers are no longer there), and a throttled array's
+        record once its last task is gone."""
+        if deleted is None:
+            try:
+                deleted = set(jobs) - set(self.backend.observe(list(jobs)))
+            except DrmaaError as exc:
+                log.warning("after a failed delete, which jobs went could not be read: %s", exc)
+                return
+        for job_id in deleted:
+            self.state.remove_job(jobs[job_id].folder)
+        for array in {job.info.labels[L.ARRAY] for job in jobs.values() if job.info.labels.get(L.ARRAY)}:
+            if not self.backend.list_container_ids({L.ARRAY: array}):
+                self._throttle.forget(array)  # its last task is gone

@@ -190,14 +190,14 @@ def test_delete_job_refuses_jobs_that_have_not_ended(tracker):
     assert tracker.job_state(job_id)[0] == JobState.RUNNING
 
 
-def test_many_ended_jobs_are_deleted_in_as_many_calls_as_few(make_tracker, raw, state_dir):
-    """An array's tasks cleaned up at once (JobArray.reap): one read, one
-    delete per kind, whatever their number; all of it gone."""
+def test_many_ended_jobs_are_deleted_in_a_few_calls_whatever_their_number(make_tracker, raw, state_dir):
+    """An array's tasks cleaned up at once (JobArray.reap): one read, then
+    deletes of many IDs per call (ctr twenty, docker a hundred); all of it gone."""
     runner = CountingRunner()
     tracker = make_tracker("delete-many", runner=runner)
     before = raw.leftovers(state_dir)
     counts = []
-    for size in (3, 8):
+    for size in (3, 25):
         array_id = tracker.add_array_job(template("sh", "-c", "exit $((TASK_ID % 2))"), 1, size, 1, 0)
         ids = tracker.list_array_jobs(array_id)
         tracker.wait_all(ids, 60)
@@ -206,7 +206,7 @@ def test_many_ended_jobs_are_deleted_in_as_many_calls_as_few(make_tracker, raw, 
         counts.append(len(runner.calls))
         assert not set(ids) & set(raw.containers())
         assert raw.leftovers(state_dir) == before
-    assert counts[0] == counts[1]
+    assert counts[1] <= counts[0] + 1, counts  # ctr: a second delete call for tasks 21-25
 
 
 def test_deleting_many_removes_none_when_one_has_not_ended(tracker, raw):

@@ -1,20 +1,23 @@
 """An OOM kill the Docker engine missed (it can lose containerd's OOM event
 to the exit under load) is read from the kernel's own log, one read for all
-jobs; once told, it is written down, because neither the engine's event
-buffer nor the kernel's ring buffer keeps it for ever."""
+jobs; once told, the answer is kept in the job's folder, because neither the
+engine's event buffer nor the kernel's ring buffer keeps it for ever."""
 from __future__ import annotations
 
 import json
-import threading
-from typing import Sequence
+from pathlib import Path
+
+import pytest
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from containerd_tracker_cli import ContainerdJobTracker, JobState
+from containerd_tracker_cli import ContainerdJobTracker, JobNotFoundError, JobState
 from containerd_tracker_cli.backends import kernel_log
-from containerd_tracker_cli.records import labels as L
-from containerd_tracker_cli.runner import CommandNotFound, Completed, Runner, Stream
+from containerd_tracker_cli.runner import Completed, Runner
+from containerd_tracker_cli.runner.cassette import Cassette, RecordingRunner
+
+from .docker_engine import Engine, inspected as _inspected
 
 JOB = "oom-0123456789ab"
 ENGINE_ID = "1486023a981cdd1cc3153ae14fdbe10274ce043006f892d355aac572e139e46e"
@@ -48,62 +51,34 @@ def test_a_short_or_foreign_id_is_never_taken_for_a_container():
     assert kernel_log.oom_killed(text, [ENGINE_ID[:12], "oom-job", ""]) == set()
 
 
-@given(st.text(), st.lists(st.sampled_from([ENGINE_ID, OTHER_ID, "short", ""])))
-def test_any_text_reads_as_a_subset_of_the_ids_asked(text, ids):
-    assert kernel_log.oom_killed(text, ids) <= set(ids)
+def test_a_message_quoting_the_kernels_words_is_not_taken_for_them():
+    forged = (f'[  99.1] audit: type=1400 name="x oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/docker/{ENGINE_ID}"\n'
+              f'[  99.2] sh[77]: segfault in Task in /docker/{ENGINE_ID} killed as a result of limit of /\n')
+    longer = KILLED_LINE.format(id=ENGINE_ID + "ab")  # a longer hex run holds no 64-hex ID
+    assert kernel_log.oom_killed(forged + longer, [ENGINE_ID]) == set()
 
 
-def _inspected(engine_id: str, name: str, exit_code: int, memory: int, oom: bool = False) -> dict:
-    return {
-        "Id": engine_id, "Name": f"/{name}", "Created": "2026-11-26T05:00:00.000000000Z",
-        "Path": "dd", "Args": ["if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
-        "State": {"Status": "exited", "Running": False, "Paused": False, "OOMKilled": oom, "Pid": 0,
-                  "ExitCode": exit_code, "StartedAt": "2026-11-26T05:00:01.000000000Z",
-                  "FinishedAt": "2026-11-26T05:00:02.000000000Z"},
-        "HostConfig": {"Memory": memory},
-        "Config": {"Image": "busybox", "Env": [], "Labels": {
-            L.DRMAA2: "true", L.SESSION: "oom", L.OWNER: "someone", L.JOB_NAME: "oom",
-            L.KEY: name}},
-    }
+@given(st.lists(st.one_of(st.text(), st.sampled_from(KILLED_LINE.format(id=ENGINE_ID).splitlines()),
+                          st.sampled_from(KILLED_LINE.format(id=OTHER_ID).splitlines()))),
+       st.lists(st.sampled_from([ENGINE_ID, OTHER_ID, "short", ""])))
+def test_a_recording_keeps_all_that_is_read_of_the_log_and_only_that(lines, ids):
+    text = "\n".join(lines)
+    kept = kernel_log.relevant(text)
+    assert kernel_log.oom_killed(kept, ids) == kernel_log.oom_killed(text, ids)
+    assert all("task_memcg=" in line or "Task in " in line for line in kept.splitlines())
 
 
-class Engine(Runner):
-    """A docker engine whose containers ended as given, whose event buffer
-    holds no ``oom`` event, and a host whose kernel log is ``kernel``
-    (``None``: no dmesg installed; a ``Completed``: dmesg's answer)."""
-
-    concurrency = 4
-
-    def __init__(self, containers: list[dict], kernel: str | Completed | None) -> None:
-        self.containers = containers
-        self.kernel = kernel
-        self.asked: list[list[str]] = []
-        self.lock = threading.Lock()
-
-    def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> Completed:
-        with self.lock:
-            self.asked.append(list(argv))
-        if argv[0] == "dmesg":
-            if self.kernel is None:
-                raise CommandNotFound("executable not found", argv)
-            return self.kernel if isinstance(self.kernel, Completed) else Completed(tuple(argv), 0, self.kernel, "")
-        if "inspect" in argv:
-            return Completed(tuple(argv), 0, json.dumps([c for c in self.containers
-                                                         if c["Name"][1:] in argv or c["Id"] in argv]), "")
-        if "events" in argv or "logs" in argv:
-            return Completed(tuple(argv), 0, "", "")
-        raise AssertionError(f"not expected here: {' '.join(argv)}")
-
-    def stream(self, argv: Sequence[str]) -> Stream:
-        raise AssertionError(f"no stream expected: {' '.join(argv)}")
-
-    def calls(self, word: str) -> int:
-        return sum(1 for argv in self.asked if word in argv)
+def _tracker(runner: Runner, state: Path) -> ContainerdJobTracker:
+    """A tracker whose state directory has the job's folder, as the one
+    that submitted it has."""
+    (state / "jobs" / "default" / JOB).mkdir(parents=True, exist_ok=True)
+    return ContainerdJobTracker("oom", backend="docker", address="unix:///run/docker.sock", runner=runner,
+                                state_dir=state, job_owner="someone")
 
 
-def _tracker(engine: Engine, tmp_path) -> ContainerdJobTracker:
-    return ContainerdJobTracker("oom", backend="docker", address="unix:///run/docker.sock", runner=engine,
-                                state_dir=tmp_path, job_owner="someone")
+def _kept(state: Path) -> str | None:
+    path = state / "jobs" / "default" / JOB / "oom-killed"
+    return path.read_text() if path.exists() else None
 
 
 def test_a_kill_the_engine_missed_is_read_from_the_kernel_log_once_for_all(tmp_path):
@@ -119,24 +94,65 @@ def test_a_kill_the_engine_missed_is_read_from_the_kernel_log_once_for_all(tmp_p
     assert {ENGINE_ID, OTHER_ID} == {arg.split("=", 1)[1] for arg in events if arg.startswith("container=")}
 
 
-def test_once_told_an_oom_kill_stays_after_the_kernel_log_has_rolled_over(tmp_path):
+def test_a_kill_the_engine_logged_needs_no_kernel_log(tmp_path):
+    oom = json.dumps({"status": "oom", "id": ENGINE_ID, "Type": "container", "Action": "oom",
+                      "Actor": {"ID": ENGINE_ID, "Attributes": {"name": JOB}}, "time": 1795582801})
+    engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], None, events=f"WARNING: not an event\n{oom}\n")
+    assert _tracker(engine, tmp_path).job_info(JOB).sub_state == "oom-killed"  # an odd line is no error
+    assert engine.calls("dmesg") == 0 and _kept(tmp_path) == "true"
+
+
+def test_once_told_an_answer_stays_after_the_kernel_log_has_rolled_over(tmp_path):
+    for line, answer, sub_state in ((KILLED_LINE.format(id=ENGINE_ID), "true", "oom-killed"), ("", "false", "stopped")):
+        state = tmp_path / answer
+        engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], line)
+        tracker = _tracker(engine, state)
+        assert tracker.job_info(JOB).sub_state == sub_state
+        engine.kernel = KILLED_LINE.format(id=ENGINE_ID) if answer == "false" else "[99999.0] nothing of it\n"
+        assert tracker.job_info(JOB).sub_state == sub_state
+        assert _tracker(engine, state).job_info(JOB).sub_state == sub_state  # another process too
+        assert (engine.calls("dmesg"), _kept(state)) == (1, answer)
+
+
+def test_the_kept_answer_goes_with_the_job(tmp_path):
     engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], KILLED_LINE.format(id=ENGINE_ID))
     tracker = _tracker(engine, tmp_path)
-    assert tracker.job_info(JOB).sub_state == "oom-killed"
-    engine.kernel = "[99999.0] nothing about it any more\n"
-    assert tracker.job_info(JOB).sub_state == "oom-killed"
-    assert _tracker(engine, tmp_path).job_info(JOB).sub_state == "oom-killed"  # another process too
-    assert engine.calls("dmesg") == 1
+    assert tracker.job_info(JOB).sub_state == "oom-killed" and _kept(tmp_path) == "true"
+    tracker.delete_job(JOB)
+    assert not (tmp_path / "jobs" / "default" / JOB).exists()
 
 
-def test_an_unreadable_kernel_log_leaves_the_engines_view_without_an_error(tmp_path):
+def test_a_container_not_ours_gets_no_folder_and_no_question(tmp_path):
+    engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20, drmaa2=False)], KILLED_LINE.format(id=ENGINE_ID))
+    tracker = _tracker(engine, tmp_path)
+    (tmp_path / "jobs" / "default" / JOB).rmdir()
+    with pytest.raises(JobNotFoundError):
+        tracker.job_info(JOB)
+    assert (engine.calls("dmesg"), engine.calls("events")) == (0, 0)
+    assert not (tmp_path / "jobs" / "default" / JOB).exists()
+
+
+def test_an_unreadable_kernel_log_leaves_the_engines_view_and_is_not_asked_again(tmp_path):
     for kernel in (None, Completed(("dmesg",), 1, "", "dmesg: read kernel buffer failed: Operation not permitted\n")):
         engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], kernel)
-        info = _tracker(engine, tmp_path / str(kernel is None)).job_info(JOB)
-        assert (info.state, info.exit_status, info.sub_state) == (JobState.FAILED, 137, "stopped")
+        tracker = _tracker(engine, tmp_path / str(kernel is None))
+        for _ in range(2):
+            info = tracker.job_info(JOB)
+            assert (info.state, info.exit_status, info.sub_state) == (JobState.FAILED, 137, "stopped")
+        assert engine.calls("dmesg") == 1
 
 
-def test_the_engines_own_mark_needs_no_kernel_log(tmp_path):
+def test_the_engines_own_mark_needs_no_other_witness(tmp_path):
     engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20, oom=True)], None)
     assert _tracker(engine, tmp_path).job_info(JOB).sub_state == "oom-killed"
     assert engine.calls("dmesg") == engine.calls("events") == 0
+
+
+def test_a_recording_stores_only_the_kernel_logs_oom_lines(tmp_path):
+    noise = "[  1.0] secret host detail: eth0 up\n"
+    engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], noise + KILLED_LINE.format(id=ENGINE_ID) + noise)
+    cassette = Cassette(tmp_path / "rec.json")
+    assert _tracker(RecordingRunner(engine, cassette), tmp_path / "state").job_info(JOB).sub_state == "oom-killed"
+    stored = [i for i in cassette.interactions if i.get("argv") == ["dmesg"]]
+    assert len(stored) == 1 and "secret" not in stored[0]["stdout"]
+    assert kernel_log.oom_killed(stored[0]["stdout"], [ENGINE_ID]) == {ENGINE_ID}

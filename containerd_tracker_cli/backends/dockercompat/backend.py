@@ -101,15 +101,23 @@ class DockerCompatBackend(CliBackend):
     def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
         """One ``container inspect`` per hundred, side by side as the runner
         allows: the CLI asks the engine one container at a time, so a
-        thousand in one call can outlast the call's timeout."""
-        found: dict[str, Observed] = {}
+        thousand in one call can outlast the call's timeout. Then the OOM
+        kills the engine missed, once for all (oom.py)."""
+        seen: dict[str, tuple[Observed, str | None]] = {}
         for part in self.runner.each(self._inspect, batches(container_ids)):
-            found.update(part)
+            seen.update(part)
+        found = {cid: observed for cid, (observed, _) in seen.items()}
+        suspects = {cid: engine_id for cid, (_, engine_id) in seen.items() if engine_id}
+        for cid in self.oom.killed(suspects, found):
+            info, task = found[cid]
+            found[cid] = Observed(info, task.model_copy(update={"oom_killed": True}) if task else task)
         return found
 
-    def _inspect(self, names: list[str]) -> dict[str, Observed]:
+    def _inspect(self, names: list[str]) -> dict[str, tuple[Observed, str | None]]:
         """One ``container inspect``: found ones print, missing ones are
-        named on stderr (exit code 1)."""
+        named on stderr (exit code 1). With each, the engine's ID of a DRMAA2
+        job that died of SIGKILL under a memory limit while the engine says
+        "not OOM-killed" (else None)."""
         if not names:
             return {}
         argv = self.commands.inspect(names)
@@ -127,9 +135,7 @@ class DockerCompatBackend(CliBackend):
             if len(names) == 1:
                 return {}
             return {cid: seen for name in names for cid, seen in self._inspect([name]).items()}
-        found: dict[str, Observed] = {}
-        #: SIGKILLed under a memory limit while the engine says "not OOM": asked -> engine ID.
-        suspects: dict[str, str] = {}
+        found: dict[str, tuple[Observed, str | None]] = {}
         for item in parsers.parse_inspect(argv, done.stdout):
             # Asked by ID (the job ID) as a rule; by name also answers.
             asked = item.info.id if item.info.id in names else item.name
@@ -140,12 +146,9 @@ class DockerCompatBackend(CliBackend):
             info = item.info.model_copy(update={"id": asked})
             task = item.task.model_copy(update={"container_id": asked, "started_at": item.started_at}) \
                 if item.task else None
-            if task is not None and task.exit_status == 137 and not task.oom_killed and item.memory_limit:
-                suspects[asked] = item.info.id
-            found[asked] = Observed(info, task)
-        for asked in self.oom.killed(suspects, found):
-            info, task = found[asked]
-            found[asked] = Observed(info, task.model_copy(update={"oom_killed": True}) if task else task)
+            suspect = (task is not None and task.exit_status == 137 and not task.oom_killed and item.memory_limit > 0
+                       and info.labels.get(L.DRMAA2) == "true")
+            found[asked] = (Observed(info, task), item.info.id if suspect else None)
         return found
 
     def container_info(self, container_id: str) -> ContainerInfo:
