@@ -8,16 +8,18 @@ from typing import Sequence
 
 from containerd_tracker_cli.backends.ctr.backend import CtrBackend
 from containerd_tracker_cli.backends.errors import TaskNotFound
-from containerd_tracker_cli.runner import Completed, Runner, Stream
+from containerd_tracker_cli.runner import CommandTimeout, Completed, Runner, Stream
 
 
 class Daemon(Runner):
     """Deletes every task (exit status: its number % 3) and container, except
-    job-0007 (already gone); keeps what each call named."""
+    job-0007 (already gone); a call naming one of ``hangs`` gets no answer.
+    Keeps what each call named."""
 
     concurrency = 4
 
-    def __init__(self) -> None:
+    def __init__(self, hangs: frozenset[str] = frozenset()) -> None:
+        self.hangs = hangs
         self.asked: list[tuple[str, list[str]]] = []
         self.lock = threading.Lock()
 
@@ -25,6 +27,8 @@ class Daemon(Runner):
         ids = [arg for arg in argv if arg.startswith("job-")]
         with self.lock:
             self.asked.append((argv[argv.index(ids[0]) - 2], ids))
+        if self.hangs & set(ids):
+            raise CommandTimeout(argv, timeout)
         lines = []
         for cid in ids:
             if cid == "job-0007":
@@ -59,3 +63,14 @@ def test_container_deletes_go_twenty_per_call_and_the_missing_are_told():
     assert _backend(daemon).delete_containers(ids) == {"job-0007"}
     assert sorted(len(call) for _, call in daemon.asked) == [5, 20, 20]
     assert {verb for verb, _ in daemon.asked} == {"containers"}
+
+
+def test_a_call_that_fails_keeps_the_statuses_the_others_read():
+    """Its tasks are failed (they stay, their exits with them); the other
+    calls' statuses, which exist nowhere else once their tasks are gone, stand."""
+    daemon = Daemon(hangs=frozenset({"job-0045"}))
+    ids = [f"job-{n:04d}" for n in range(60)]
+    deleted = _backend(daemon).delete_tasks(ids)
+    assert set(deleted.failed) == {f"job-{n:04d}" for n in range(40, 60)} | {"job-0007"}
+    assert "did not answer" in str(deleted.failed["job-0045"])
+    assert deleted.codes == {cid: int(cid[4:]) % 3 for cid in ids[:40] if cid != "job-0007"}

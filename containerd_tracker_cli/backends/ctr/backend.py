@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
+from ...drmaa2.errors import DrmaaError
 from ...records import labels as L
 from ...runner import Runner
 from ..base import EventStream, Observed, TaskDeletion
@@ -297,11 +298,18 @@ class CtrBackend(CliBackend):
         return TaskDeletion(codes, failed)
 
     def _delete_tasks(self, batch: list[str]) -> tuple[dict[str, int], dict[str, BackendError]]:
+        """One call's deletions. A call that fails as a whole fails each of its
+        tasks (they stay, with their exits): raising would lose the exit
+        statuses the calls beside it read from ctr's warnings."""
         argv = self.commands.delete_tasks(batch)
-        done = self._run(argv, allow_failure=True)
-        codes, failures = parsers.parse_delete_output(argv, batch, done.stderr)
-        if done.exit_code != 0 and not failures:
-            self._raise(done, None)
+        try:
+            done = self._run(argv, allow_failure=True)
+            codes, failures = parsers.parse_delete_output(argv, batch, done.stderr)
+            if done.exit_code != 0 and not failures:
+                self._raise(done, None)
+        except DrmaaError as exc:
+            log.warning("%d task(s) not deleted: %s", len(batch), exc)
+            return {}, {cid: BackendError(f"task {cid!r} not deleted: {exc}", argv=argv) for cid in batch}
         failed: dict[str, BackendError] = {}
         for cid, why in failures.items():
             kind = TaskNotFound if "not found" in why else BackendError
