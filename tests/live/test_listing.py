@@ -92,6 +92,19 @@ def test_jobs_this_process_saw_end_are_read_again_without_a_record_each(make_tra
     assert not [c for c in runner.calls if "info" in c], runner.calls
 
 
+@pytest.mark.backends("ctr")
+def test_a_kept_copy_of_a_container_removed_with_ctr_is_pruned_by_the_next_process(make_tracker, raw, state_dir):
+    tracker = make_tracker("prune-copies")
+    ids = [run_to_end(tracker, "true") for _ in range(4)]
+    tracker.job_infos(ids, cpu_time=False)
+    records = state_dir / "records" / "default"
+    assert {p.stem for p in records.glob("*.json")} >= set(ids)
+    raw("containers", "delete", ids[0])  # behind the tracker's back
+    make_tracker("prune-copies").job_infos(ids[1:], cpu_time=False)  # another process, three other jobs
+    assert ids[0] not in {p.stem for p in records.glob("*.json")}
+    assert set(ids[1:]) <= {p.stem for p in records.glob("*.json")}
+
+
 def test_a_job_read_before_it_ended_is_read_with_its_exit_after(make_tracker):
     """A record kept while the job ran is never taken for how it ended: the
     exit another process records, or a hold it sets, is seen."""

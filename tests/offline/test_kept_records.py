@@ -38,3 +38,16 @@ def test_a_copy_that_cannot_be_written_is_only_a_warning(tmp_path, caplog):
     blocked.write_text("")
     RecordCache(blocked / "records").put(ContainerInfo(id="job-1"))  # its folder cannot be made
     assert "cannot keep the record of job-1" in caplog.text
+
+
+def test_copies_of_containers_deleted_elsewhere_are_pruned_once_per_process(tmp_path):
+    cache = RecordCache(tmp_path)
+    for cid in ("job-1", "job-2", "job-3"):
+        cache.put(ContainerInfo(id=cid))
+    (tmp_path / ".job-4.json.x1y2.tmp").write_text("")  # another process writing its copy
+    cache.prune(["job-1", "job-3"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".job-4.json.x1y2.tmp", "job-1.json", "job-3.json"]
+    cache.prune([])  # once per process: the next listing drops no more
+    assert cache.get("job-1") is not None
+    RecordCache(tmp_path).prune(["job-3"])  # the next process does
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".job-4.json.x1y2.tmp", "job-3.json"]

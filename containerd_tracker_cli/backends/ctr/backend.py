@@ -163,6 +163,7 @@ class CtrBackend(CliBackend):
         assert self.records is not None
         present = set(self.list_container_ids({}))
         self.records.drop(cid for cid in wanted if cid not in present)
+        self.records.prune(present)
         infos = {cid: self.records.get(cid) for cid in wanted if cid in present}
         # Its exit label may have come, or its hold changed: no live task, no exit kept.
         open_ = [cid for cid, info in infos.items() if info is not None and L.EXIT_STATUS not in info.labels

@@ -15,8 +15,10 @@ calls. A record never changes after creation except in known labels:
 * the subscription probe's label: never kept, nobody reads it from a record.
 
 A copy is keyed by container ID and dropped when the tracker deletes the
-container, or when a listing shows it gone. Copies are private to the user
-(a job's template, environment included, is in its labels).
+container, or when a listing shows it gone: the first listing of every
+container a process makes also drops the copies of all containers deleted
+elsewhere since (``prune``). Copies are private to the user (a job's
+template, environment included, is in its labels).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class RecordCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._pruned = False
 
     def _path(self, container_id: str) -> Path:
         return self.folder / f"{container_id}.json"
@@ -80,6 +83,19 @@ class RecordCache:
         if kept is not None:
             merged = {**kept.labels, **labels}
             self.put(kept.model_copy(update={"labels": {k: v for k, v in merged.items() if v}}))
+
+    def prune(self, present: Iterable[str]) -> None:
+        """Drop the copies of containers not ``present`` (deleted elsewhere,
+        e.g. by ``ctr containers rm``), once per process: a copy dropped for
+        a container made meanwhile only costs a ``containers info``."""
+        if self._pruned:
+            return
+        self._pruned = True
+        try:
+            kept = [path.stem for path in self.folder.glob("*.json")]
+        except OSError:
+            return
+        self.drop(set(kept) - set(present))
 
     def drop(self, container_ids: Iterable[str]) -> None:
         for cid in container_ids:
