@@ -29,13 +29,32 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+#: The environment variable that bounds a live runner's calls at once.
+CONCURRENCY_VARIABLE = "CONTAINERD_TRACKER_CONCURRENCY"
+DEFAULT_CONCURRENCY = 8
+
+
+def default_concurrency() -> int:
+    """``$CONTAINERD_TRACKER_CONCURRENCY``, else 8: a busy host's sysadmin can
+    keep the tracker to fewer CLI processes at once (1: one after another)."""
+    text = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_CONCURRENCY
+    if not text.isdigit() or int(text) < 1:
+        from ..drmaa2.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{CONCURRENCY_VARIABLE} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 class LiveRunner(Runner):
     """Runs processes for real. ``env`` is added to the inherited environment;
-    ``concurrency`` bounds the calls run at once (see Runner.concurrency)."""
+    ``concurrency`` bounds the calls run at once (see Runner.concurrency;
+    default: ``default_concurrency()``)."""
 
-    def __init__(self, env: dict[str, str] | None = None, concurrency: int = 8) -> None:
+    def __init__(self, env: dict[str, str] | None = None, concurrency: int | None = None) -> None:
         self._env = {**os.environ, **(env or {})}
-        self.concurrency = max(1, concurrency)
+        self.concurrency = max(1, default_concurrency() if concurrency is None else concurrency)
 
     def find(self, executable: str) -> str | None:
         return shutil.which(executable, path=self._env.get("PATH", os.defpath))

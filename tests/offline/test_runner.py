@@ -131,3 +131,18 @@ def test_placeholders_reach_url_encoded_paths_and_base64_json(tmp_path):
     again = Placeholders({"state_dir": elsewhere}).expand(hidden)
     expected_template = base64.b64encode(json.dumps({"outputPath": elsewhere + "/out"}).encode()).decode()
     assert again == f"binary:///x?stdout={quote(elsewhere, safe='')}%2Fo jobTemplate={expected_template} {elsewhere}/f"
+
+
+def test_the_environment_bounds_the_calls_run_at_once(monkeypatch):
+    from containerd_tracker_cli import ContainerdJobTracker, InvalidArgumentError
+    from containerd_tracker_cli.runner.live import LiveRunner
+
+    monkeypatch.setenv("CONTAINERD_TRACKER_CONCURRENCY", "2")
+    assert LiveRunner().concurrency == 2
+    assert LiveRunner(concurrency=5).concurrency == 5  # the caller's choice wins
+    monkeypatch.delenv("CONTAINERD_TRACKER_CONCURRENCY")
+    assert LiveRunner().concurrency == 8
+    for bad in ("0", "-1", "many", "2.5"):
+        monkeypatch.setenv("CONTAINERD_TRACKER_CONCURRENCY", bad)
+        with pytest.raises(InvalidArgumentError, match="CONTAINERD_TRACKER_CONCURRENCY"):
+            ContainerdJobTracker("s", backend="ctr", address="/nowhere.sock")
