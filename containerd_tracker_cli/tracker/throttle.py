@@ -30,6 +30,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -144,6 +145,7 @@ class Throttle:
                 batch = unclaimed[position:position + record.max_parallel - active]
                 position += len(batch)
                 found = self.observer.many(batch, missing_ok=True, notify=False)
+                startable: list[Snapshot] = []
                 for job_id in batch:
                     job = found.get(job_id)
                     if job is None or job.state in TERMINAL_STATES:  # deleted, or terminated while queued
@@ -155,13 +157,16 @@ class Throttle:
                     elif job.state == JobState.QUEUED and (job.task is None or job.task.status == TaskStatus.CREATED):
                         # Queued — or half-started by a start that died between
                         # creating the task and starting it (nothing of the job ran).
-                        if self._start(record.key, job):
-                            active += 1
-                        elif not self._claimed_file(record.key, job_id).exists():
-                            retry += 1  # refused this time: the next round tries it again
+                        startable.append(job)
                     else:  # started before a crash let it be claimed: never start it twice
                         self._claim(record.key, job)
                         active += 1
+                # Side by side, as the runner allows: each start is its own task's.
+                for job, started in zip(startable, self.runner.each(partial(self._start, record.key), startable)):
+                    if started:
+                        active += 1
+                    elif not self._claimed_file(record.key, job.id).exists():
+                        retry += 1  # refused this time: the next round tries it again
             return len(unclaimed) - position + retry + (0 if position >= len(unclaimed) else held)
 
     def _claimed_file(self, key: str, job_id: str) -> Path:
