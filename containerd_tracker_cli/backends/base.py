@@ -5,6 +5,7 @@ import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
 
+from ..drmaa2.errors import DrmaaError
 from .errors import BackendError
 from .models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord
 
@@ -68,10 +69,13 @@ class ExitKeeping:
 
 class TaskDeletion(NamedTuple):
     """What deleting tasks did: the exit status of each deleted task as far as
-    the CLI tells it, and why each other one was not deleted."""
+    the CLI tells it, and why each other one was not deleted. ``errors``: calls
+    that failed as a whole (their tasks are in ``failed`` too); a caller uses
+    what the other calls did, then raises the first."""
 
     codes: dict[str, int]
     failed: dict[str, BackendError]
+    errors: tuple[DrmaaError, ...] = ()
 
     def missing(self) -> set[str]:
         """Tasks that were not there (another process deleted them first)."""

@@ -26,11 +26,14 @@ from typing import Iterable
 #: Prints the kernel's ring buffer (util-linux and busybox alike).
 ARGV = ("dmesg",)
 
-# A line as dmesg prints it: an optional "<level>" and "[seconds]", then the
-# kernel's own text, from its start (so no message quoting one can pass).
-_HEAD = r"^(?:<\d+>)?(?:\[[^\]\n]*\]\s*)?"
+# A line as dmesg prints it: an optional "<level>", then bracketed fields
+# ("[seconds]", "[ T123]" where the kernel logs the caller), then the kernel's
+# own text from its start. "oom-kill:constraint=" and its comma-joined fields
+# up to task_memcg hold no blank, and are longer than a process name (15
+# characters), so no other message can pass for them by naming a process so.
+_HEAD = r"^(?:<\d+>)?(?:\[[^\]\n]*\][ \t]*)*"
 _KILLED_TASK_CGROUP = re.compile(
-    _HEAD + r"(?:oom-kill:[^\n]*?\btask_memcg=(?P<path>[^,\s]+)"
+    _HEAD + r"(?:oom-kill:constraint=[^\s]*?,task_memcg=(?P<path>[^,\s]+)"
     r"|Task in (?P<old>\S+) killed as a result of limit of )", re.MULTILINE)
 _FULL_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 

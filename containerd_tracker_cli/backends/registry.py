@@ -100,7 +100,7 @@ def kind_of(name: str) -> BackendKind:
     if name == AUTO:
         from ..runner import LiveRunner
 
-        host = LiveRunner()
+        host = LiveRunner(concurrency=1)  # only looks for executables
         found = next((n for n in AUTO_ORDER if host.find(BACKENDS[n].executable) is not None), AUTO_ORDER[-1])
         return BACKENDS[found]
     if not isinstance(name, str) or name not in BACKENDS:

@@ -30,11 +30,14 @@ def default_state_dir() -> Path:
     return Path(base) / "containerd-tracker"
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+def write_atomically(path: Path, text: str, mode: int = 0o644, *, make_parent: bool = True) -> None:
     """Replace ``path`` with ``text`` in one step: a reader never sees half
     a file, and concurrent writers (threads submitting an array, other
-    processes) each write their own temporary file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    processes) each write their own temporary file. ``make_parent=False``:
+    a folder that is gone (its job deleted meanwhile) is an OSError, not
+    made again."""
+    if make_parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -35,12 +35,13 @@ DEFAULT_CONCURRENCY = 8
 
 
 def default_concurrency() -> int:
-    """``$CONTAINERD_TRACKER_CONCURRENCY``, else 8: a busy host's sysadmin can
-    keep the tracker to fewer CLI processes at once (1: one after another)."""
+    """``$CONTAINERD_TRACKER_CONCURRENCY``, else 8: how many CLI calls of one
+    batch (an array's tasks, many records, exits, deletes) run at once; a
+    busy host's sysadmin can lower it (1: one after another)."""
     text = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
     if not text:
         return DEFAULT_CONCURRENCY
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdecimal()) or int(text) < 1:
         from ..drmaa2.errors import InvalidArgumentError
 
         raise InvalidArgumentError(f"{CONCURRENCY_VARIABLE} must be a whole number of at least 1, not {text!r}")

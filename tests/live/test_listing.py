@@ -97,12 +97,12 @@ def test_a_kept_copy_of_a_container_removed_with_ctr_is_pruned_by_the_next_proce
     tracker = make_tracker("prune-copies")
     ids = [run_to_end(tracker, "true") for _ in range(4)]
     tracker.job_infos(ids, cpu_time=False)
-    records = state_dir / "records" / "default"
-    assert {p.stem for p in records.glob("*.json")} >= set(ids)
+    records = state_dir / "records" / "default"  # a folder per daemon inside
+    assert {p.stem for p in records.rglob("*.json")} >= set(ids)
     raw("containers", "delete", ids[0])  # behind the tracker's back
     make_tracker("prune-copies").job_infos(ids[1:], cpu_time=False)  # another process, three other jobs
-    assert ids[0] not in {p.stem for p in records.glob("*.json")}
-    assert set(ids[1:]) <= {p.stem for p in records.glob("*.json")}
+    assert ids[0] not in {p.stem for p in records.rglob("*.json")}
+    assert set(ids[1:]) <= {p.stem for p in records.rglob("*.json")}
 
 
 def test_a_job_read_before_it_ended_is_read_with_its_exit_after(make_tracker):
@@ -219,7 +219,7 @@ def test_many_ended_jobs_are_deleted_in_a_few_calls_whatever_their_number(make_t
         counts.append(len(runner.calls))
         assert not set(ids) & set(raw.containers())
         assert raw.leftovers(state_dir) == before
-    assert counts[1] <= counts[0] + 1, counts  # ctr: a second delete call for tasks 21-25
+    assert counts[1] <= counts[0] + 1, counts  # ctr: a second delete call for containers 21-25
 
 
 def test_deleting_many_removes_none_when_one_has_not_ended(tracker, raw):

@@ -35,7 +35,7 @@ class Engine(Runner):
         self.containers = containers
         self.kernel = kernel
         self.events = events
-        #: IDs whose ``rm`` fails (with the others of its call).
+        #: Names whose ``rm`` fails (docker still removes the others of the call).
         self.rm_fails: set[str] = set()
         self.asked: list[list[str]] = []
         self.lock = threading.Lock()
@@ -50,11 +50,15 @@ class Engine(Runner):
         if "inspect" in argv:
             return Completed(tuple(argv), 0, json.dumps([c for c in self.containers
                                                          if c["Name"][1:] in argv or c["Id"] in argv]), "")
-        if "rm" in argv:
-            if set(argv) & self.rm_fails:
-                return Completed(tuple(argv), 1, "", "Error response from daemon: driver failed to remove root filesystem\n")
-            self.containers = [c for c in self.containers if c["Id"] not in argv and c["Name"][1:] not in argv]
-            return Completed(tuple(argv), 0, "\n".join(a for a in argv[argv.index("--force") + 1:]) + "\n", "")
+        if "rm" in argv:  # as docker: removes what it can, names each failure, exit code 1 if any
+            names = argv[argv.index("--force") + 1:]
+            failing = [name for name in names if name in self.rm_fails]
+            self.containers = [c for c in self.containers
+                               if c["Name"][1:] in failing or (c["Id"] not in names and c["Name"][1:] not in names)]
+            errors = "".join(f"Error response from daemon: driver failed to remove root filesystem for {name}\n"
+                             for name in failing)
+            removed = "".join(f"{name}\n" for name in names if name not in failing)
+            return Completed(tuple(argv), 1 if failing else 0, removed, errors)
         if "events" in argv:
             return Completed(tuple(argv), 0, self.events, "")
         if "logs" in argv:

@@ -7,7 +7,7 @@ import threading
 from typing import Sequence
 
 from containerd_tracker_cli.backends.ctr.backend import CtrBackend
-from containerd_tracker_cli.backends.errors import TaskNotFound
+from containerd_tracker_cli.backends.errors import DaemonUnreachable, TaskNotFound
 from containerd_tracker_cli.runner import CommandTimeout, Completed, Runner, Stream
 
 
@@ -66,11 +66,13 @@ def test_container_deletes_go_twenty_per_call_and_the_missing_are_told():
 
 
 def test_a_call_that_fails_keeps_the_statuses_the_others_read():
-    """Its tasks are failed (they stay, their exits with them); the other
-    calls' statuses, which exist nowhere else once their tasks are gone, stand."""
+    """Its tasks are failed (they stay, their exits with them) and its error
+    returned; the other calls' statuses, which exist nowhere else once their
+    tasks are gone, stand."""
     daemon = Daemon(hangs=frozenset({"job-0045"}))
     ids = [f"job-{n:04d}" for n in range(60)]
     deleted = _backend(daemon).delete_tasks(ids)
     assert set(deleted.failed) == {f"job-{n:04d}" for n in range(40, 60)} | {"job-0007"}
     assert "did not answer" in str(deleted.failed["job-0045"])
+    assert len(deleted.errors) == 1 and isinstance(deleted.errors[0], DaemonUnreachable)  # for the caller to raise
     assert deleted.codes == {cid: int(cid[4:]) % 3 for cid in ids[:40] if cid != "job-0007"}

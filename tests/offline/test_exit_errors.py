@@ -121,6 +121,23 @@ def test_labels_that_cannot_be_written_keep_the_task_and_so_the_status(backend):
     backend.delete_tasks.assert_called_once_with(["j2"])
 
 
+def test_a_delete_call_that_fails_is_raised_after_every_exit_it_could_was_recorded(backend):
+    """j1's exit is labelled (durable) and j2's, whose shim could not be asked,
+    is taken from a delete call beside the one that failed; then the failure
+    is raised: a task not deleted may still be writing its output."""
+    from containerd_tracker_cli.backends.errors import DaemonUnreachable
+
+    backend.task_exit.side_effect = {"j1": stopped("j1", 5)}.get
+    hang = DaemonUnreachable("containerd at /run/c.sock did not answer within 30 s", argv=["ctr"])
+    backend.delete_tasks.return_value = TaskDeletion(
+        {"j2": 4}, {"j1": BackendError("task 'j1' not deleted", argv=["ctr"])}, (hang,))
+    with pytest.raises(DaemonUnreachable):
+        ExitRecorder(backend).harvest(["j1", "j2"], NOTHING_SAVED)
+    labelled = {call.args[0]: call.args[1] for call in backend.set_labels.call_args_list}
+    assert ExitRecord.from_labels(labelled["j1"]).exit_status == 5
+    assert ExitRecord.from_labels(labelled["j2"]).exit_status == 4
+
+
 def test_when_no_exit_can_be_written_the_failure_is_raised(backend):
     backend.task_exit.side_effect = {"j1": stopped("j1", 5)}.get
     backend.set_labels.side_effect = BackendError("ctr failed", argv=["ctr"], exit_code=1, stderr="boom")

@@ -51,9 +51,17 @@ def test_a_short_or_foreign_id_is_never_taken_for_a_container():
     assert kernel_log.oom_killed(text, [ENGINE_ID[:12], "oom-job", ""]) == set()
 
 
+def test_a_kernel_logging_its_callers_reads_the_same():
+    with_caller = KILLED_LINE.format(id=ENGINE_ID).replace("] oom-kill:", "] [ T3268] oom-kill:")
+    assert kernel_log.oom_killed(with_caller, [ENGINE_ID]) == {ENGINE_ID}
+
+
 def test_a_message_quoting_the_kernels_words_is_not_taken_for_them():
     forged = (f'[  99.1] audit: type=1400 name="x oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/docker/{ENGINE_ID}"\n'
-              f'[  99.2] sh[77]: segfault in Task in /docker/{ENGINE_ID} killed as a result of limit of /\n')
+              f'[  99.2] sh[77]: segfault in Task in /docker/{ENGINE_ID} killed as a result of limit of /\n'
+              # a process named "oom-kill:xxxxxx" crashing in a binary named after the cgroup
+              f'[  99.3] oom-kill:xxxxxx[78]: segfault at 0 ip 1 sp 2 error 4 in task_memcg=/docker/{ENGINE_ID}\n'
+              f'[  99.4]\n   oom-kill:constraint=X,task_memcg=/docker/{ENGINE_ID},task=dd\n')  # not one line
     longer = KILLED_LINE.format(id=ENGINE_ID + "ab")  # a longer hex run holds no 64-hex ID
     assert kernel_log.oom_killed(forged + longer, [ENGINE_ID]) == set()
 
@@ -135,8 +143,10 @@ def test_a_container_not_ours_gets_no_folder_and_no_question(tmp_path):
 def test_an_unreadable_kernel_log_leaves_the_engines_view_and_is_not_asked_again(tmp_path):
     for kernel in (None, Completed(("dmesg",), 1, "", "dmesg: read kernel buffer failed: Operation not permitted\n")):
         engine = Engine([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], kernel)
-        tracker = _tracker(engine, tmp_path / str(kernel is None))
-        for _ in range(2):
+        state = tmp_path / str(kernel is None)
+        tracker = _tracker(engine, state)
+        (state / "jobs" / "default" / JOB).rmdir()  # made elsewhere: nothing is kept here, so only
+        for _ in range(2):                           # this process's memory spares a second dmesg
             info = tracker.job_info(JOB)
             assert (info.state, info.exit_status, info.sub_state) == (JobState.FAILED, 137, "stopped")
         assert engine.calls("dmesg") == 1
@@ -156,3 +166,19 @@ def test_a_recording_stores_only_the_kernel_logs_oom_lines(tmp_path):
     stored = [i for i in cassette.interactions if i.get("argv") == ["dmesg"]]
     assert len(stored) == 1 and "secret" not in stored[0]["stdout"]
     assert kernel_log.oom_killed(stored[0]["stdout"], [ENGINE_ID]) == {ENGINE_ID}
+
+
+def test_a_dmesg_that_hangs_once_is_asked_again_and_nothing_is_kept(tmp_path):
+    from containerd_tracker_cli.runner import CommandTimeout
+
+    class HangsOnce(Engine):
+        def run(self, argv, *, timeout, stdin=None):
+            if argv[0] == "dmesg" and self.calls("dmesg") == 0:
+                self.asked.append(list(argv))
+                raise CommandTimeout(argv, timeout)
+            return super().run(argv, timeout=timeout, stdin=stdin)
+
+    engine = HangsOnce([_inspected(ENGINE_ID, JOB, 137, 16 << 20)], KILLED_LINE.format(id=ENGINE_ID))
+    tracker = _tracker(engine, tmp_path)
+    assert tracker.job_info(JOB).sub_state == "stopped" and _kept(tmp_path) is None  # not known yet
+    assert tracker.job_info(JOB).sub_state == "oom-killed" and _kept(tmp_path) == "true"

@@ -142,7 +142,7 @@ def test_the_environment_bounds_the_calls_run_at_once(monkeypatch):
     assert LiveRunner(concurrency=5).concurrency == 5  # the caller's choice wins
     monkeypatch.delenv("CONTAINERD_TRACKER_CONCURRENCY")
     assert LiveRunner().concurrency == 8
-    for bad in ("0", "-1", "many", "2.5"):
+    for bad in ("0", "-1", "many", "2.5", "²"):
         monkeypatch.setenv("CONTAINERD_TRACKER_CONCURRENCY", bad)
         with pytest.raises(InvalidArgumentError, match="CONTAINERD_TRACKER_CONCURRENCY"):
             ContainerdJobTracker("s", backend="ctr", address="/nowhere.sock")

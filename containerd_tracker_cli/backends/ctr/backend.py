@@ -2,9 +2,11 @@
 runner and turns output into models with :mod:`.parsers`."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import platform
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
@@ -161,9 +163,10 @@ class CtrBackend(CliBackend):
         """Kept records of the ``wanted`` containers that exist, brought up to
         date by listings; ``None`` where containerd must be asked."""
         assert self.records is not None
+        listed_at = time.time()
         present = set(self.list_container_ids({}))
         self.records.drop(cid for cid in wanted if cid not in present)
-        self.records.prune(present)
+        self.records.prune(present, listed_at)
         infos = {cid: self.records.get(cid) for cid in wanted if cid in present}
         # Its exit label may have come, or its hold changed: no live task, no exit kept.
         open_ = [cid for cid, info in infos.items() if info is not None and L.EXIT_STATUS not in info.labels
@@ -188,7 +191,7 @@ class CtrBackend(CliBackend):
         :mod:`.records`). ctr 1.6's runtime for jobs with a user goes there too."""
         from .records import RecordCache
 
-        self.records = RecordCache(state.records_dir())
+        self.records = RecordCache(state.records_dir() / hashlib.sha256(self.address.encode()).hexdigest()[:12])
         self._bin_dir = state.root / "bin"
 
     def list_tasks(self) -> dict[str, TaskRecord]:
@@ -293,29 +296,37 @@ class CtrBackend(CliBackend):
     def delete_tasks(self, container_ids: Iterable[str]) -> TaskDeletion:
         codes: dict[str, int] = {}
         failed: dict[str, BackendError] = {}
-        for batch_codes, batch_failed in self.runner.each(self._delete_tasks, batches(container_ids, DELETE_BATCH)):
-            codes.update(batch_codes)
-            failed.update(batch_failed)
-        return TaskDeletion(codes, failed)
+        errors: list[DrmaaError] = []
+        for part in self.runner.each(self._delete_tasks, batches(container_ids, DELETE_BATCH)):
+            codes.update(part.codes)
+            failed.update(part.failed)
+            errors.extend(part.errors)
+        return TaskDeletion(codes, failed, tuple(errors))
 
-    def _delete_tasks(self, batch: list[str]) -> tuple[dict[str, int], dict[str, BackendError]]:
-        """One call's deletions. A call that fails as a whole fails each of its
-        tasks (they stay, with their exits): raising would lose the exit
-        statuses the calls beside it read from ctr's warnings."""
+    def _delete_tasks(self, batch: list[str]) -> TaskDeletion:
+        """One call's deletions. A call that fails as a whole fails each task
+        it does not prove deleted, and its error is returned, not raised: the
+        exit statuses the calls beside it read from ctr's warnings exist
+        nowhere else once their tasks are gone."""
         argv = self.commands.delete_tasks(batch)
         try:
             done = self._run(argv, allow_failure=True)
-            codes, failures = parsers.parse_delete_output(argv, batch, done.stderr)
-            if done.exit_code != 0 and not failures:
-                self._raise(done, None)
         except DrmaaError as exc:
-            log.warning("%d task(s) not deleted: %s", len(batch), exc)
-            return {}, {cid: BackendError(f"task {cid!r} not deleted: {exc}", argv=argv) for cid in batch}
+            return TaskDeletion({}, {cid: BackendError(f"task {cid!r} not deleted: {exc}", argv=argv)
+                                     for cid in batch}, (exc,))
+        codes, failures = parsers.parse_delete_output(argv, batch, done.stderr)
+        if done.exit_code != 0 and not failures:
+            try:
+                self._raise(done, None)
+            except DrmaaError as exc:  # only a warning's non-zero status proves a task deleted
+                proven = {cid: code for cid, code in codes.items() if code}
+                return TaskDeletion(proven, {cid: BackendError(f"task {cid!r} not deleted: {exc}", argv=argv)
+                                             for cid in batch if cid not in proven}, (exc,))
         failed: dict[str, BackendError] = {}
         for cid, why in failures.items():
             kind = TaskNotFound if "not found" in why else BackendError
             failed[cid] = kind(f"task {cid!r} not deleted: {why}", argv=argv, exit_code=done.exit_code, stderr=why)
-        return codes, failed
+        return TaskDeletion(codes, failed)
 
     def delete_containers(self, container_ids: Iterable[str]) -> set[str]:
         missing: set[str] = set()

@@ -17,7 +17,8 @@ calls. A record never changes after creation except in known labels:
 A copy is keyed by container ID and dropped when the tracker deletes the
 container, or when a listing shows it gone: the first listing of every
 container a process makes also drops the copies of all containers deleted
-elsewhere since (``prune``). Copies are private to the user (a job's
+elsewhere since (``prune``). Each daemon has its own folder (a hash of its
+address), so processes talking to two daemons never prune each other's. Copies are private to the user (a job's
 template, environment included, is in its labels).
 """
 from __future__ import annotations
@@ -84,18 +85,21 @@ class RecordCache:
             merged = {**kept.labels, **labels}
             self.put(kept.model_copy(update={"labels": {k: v for k, v in merged.items() if v}}))
 
-    def prune(self, present: Iterable[str]) -> None:
+    def prune(self, present: Iterable[str], listed_at: float) -> None:
         """Drop the copies of containers not ``present`` (deleted elsewhere,
-        e.g. by ``ctr containers rm``), once per process: a copy dropped for
-        a container made meanwhile only costs a ``containers info``."""
+        e.g. by ``ctr containers rm``), once per cache: only copies written
+        before the listing (``listed_at``, a ``time.time()``), so one another
+        process keeps meanwhile for a container it just made stays."""
         if self._pruned:
             return
         self._pruned = True
+        present = set(present)
         try:
-            kept = [path.stem for path in self.folder.glob("*.json")]
-        except OSError:
+            stale = [path.stem for path in self.folder.glob("*.json")
+                     if path.stem not in present and path.stat().st_mtime < listed_at]
+        except OSError:  # the folder, or a copy, went meanwhile: next process
             return
-        self.drop(set(kept) - set(present))
+        self.drop(stale)
 
     def drop(self, container_ids: Iterable[str]) -> None:
         for cid in container_ids:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Mapping
 from ...drmaa2.errors import DrmaaError
 from ...records.labels import folder_of
 from ...records.statedir import write_atomically
-from ...runner import RunnerError
+from ...runner import CommandTimeout, RunnerError
 from .. import kernel_log
 from ..base import Observed
 from ..errors import CliParseError
@@ -65,7 +65,11 @@ class OomWitness:
         unsure = {engine_id: job_id for engine_id, job_id in ask.items() if job_id not in told}
         if not unsure:
             return told
-        in_log = self._in_kernel_log(unsure)
+        try:
+            in_log = self._in_kernel_log(unsure)
+        except CommandTimeout as exc:  # once: asked again next time, nothing of it kept
+            log.info("the kernel log was not read in time (%s): asked again next time", exc)
+            return told
         if in_log is None:  # the engine's answer, if it gave one, is all there is
             return told if logged is None else {**told, **dict.fromkeys(unsure.values(), False)}
         return {**told, **{job_id: engine_id in in_log for engine_id, job_id in unsure.items()}}
@@ -98,13 +102,16 @@ class OomWitness:
 
     def _in_kernel_log(self, unsure: Mapping[str, str]) -> set[str] | None:
         """The engine IDs the kernel's log names as OOM-killed; None when it
-        cannot be read (remembered: not asked again by this process)."""
+        cannot be read (remembered: not asked again by this process). A
+        dmesg that does not answer in time raises CommandTimeout."""
         if not self.kernel_log_readable:
             return None
         try:
             done = self.backend.runner.run_private(list(kernel_log.ARGV), timeout=self.backend.timeout,
                                                    keep=kernel_log.relevant)
-        except RunnerError as exc:  # no dmesg, or it hung
+        except CommandTimeout:
+            raise
+        except RunnerError as exc:  # no dmesg, or it cannot be started
             done, why = None, str(exc)
         else:
             why = done.stderr.strip() or f"exit code {done.exit_code}"
@@ -135,6 +142,6 @@ class OomWitness:
         if path is None:
             return
         try:
-            write_atomically(path, "true" if killed else "false")
+            write_atomically(path, "true" if killed else "false", make_parent=False)
         except OSError as exc:  # asked again next time
             log.warning("whether job %s was OOM-killed could not be kept: %s", job_id, exc)
