@@ -5,6 +5,7 @@ engine's event buffer nor the kernel's ring buffer keeps it for ever."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def test_the_kernels_oom_kill_line_names_the_container():
     other_task = KILLED_LINE.format(id=ENGINE_ID).replace(f"task_memcg=/docker/{ENGINE_ID}",
                                                           f"task_memcg=/docker/{OTHER_ID}")
     assert kernel_log.oom_killed(other_task, [ENGINE_ID]) == set()
+
+
+def test_every_docker_kill_in_a_real_kernel_log_is_found_and_nothing_else():
+    """fixtures/kernel: the oom-kill lines of the CI machine's log, ctr jobs
+    (/default/<job ID>) and docker ones (/docker/<64-hex ID>) mixed."""
+    text = (Path(__file__).resolve().parents[2] / "fixtures" / "kernel" / "oom-kill-linux-6.18-cgroup-v1.txt").read_text()
+    docker_ids = set(re.findall(r"task_memcg=/docker/([0-9a-f]{64}),", text))
+    assert docker_ids and kernel_log.relevant(text) == text
+    assert kernel_log.oom_killed(text, docker_ids | {OTHER_ID}) == docker_ids
 
 
 def test_systemd_scopes_and_kernels_before_4_19_read_the_same():
