@@ -83,6 +83,13 @@ class TaskDeletion(NamedTuple):
 
         return {cid for cid, why in self.failed.items() if isinstance(why, TaskNotFound)}
 
+    def raise_error(self) -> None:
+        """Raise the first call's failure, if one failed as a whole: after
+        the caller used what the other calls did (a task not deleted may
+        still be writing its output)."""
+        if self.errors:
+            raise self.errors[0]
+
 
 class ContainerBackend(abc.ABC):
     """Operations on one containerd namespace through one CLI.

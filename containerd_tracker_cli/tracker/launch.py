@@ -255,8 +255,7 @@ class Launcher:
         remaining = [cid for cid in ids if cid in tasks]
         while remaining:
             deleted = self.backend.delete_tasks(remaining)
-            if deleted.errors:  # the daemon failed the call: no retry will do better
-                raise deleted.errors[0]
+            deleted.raise_error()  # the daemon failed a call: no retry will do better
             remaining = [cid for cid in deleted.failed if cid not in deleted.missing()]
             if not remaining or self.runner.monotonic() > deadline:
                 break

@@ -352,15 +352,14 @@ class ContainerdJobTracker(JobTracker):
         read for all, then deletes of many IDs per call, side by side. All are
         checked first: one that has not ended, or is not found, removes none."""
         jobs = self._observer.many(job_ids)
+        lost_ok = not only_ended  # an Undetermined job whose task is gone may go too
         unended = [job_id for job_id, job in jobs.items() if job.state not in TERMINAL_STATES
-                   and not (not only_ended and job.state == JobState.UNDETERMINED and job.task is None)]
+                   and not (lost_ok and job.state == JobState.UNDETERMINED and job.task is None)]
         if unended:
             raise InvalidStateError(f"cannot delete job {unended[0]!r}: it is {jobs[unended[0]].state}, not Done or "
                                     f"Failed" + (f" (nor are {len(unended) - 1} more)" if len(unended) > 1 else ""))
         try:
-            deleted = self.backend.delete_tasks([job_id for job_id, job in jobs.items() if job.task is not None])
-            if deleted.errors:
-                raise deleted.errors[0]
+            self.backend.delete_tasks([job_id for job_id, job in jobs.items() if job.task is not None]).raise_error()
             gone = self.backend.delete_containers(list(jobs))
         except DrmaaError:
             self._forget_deleted(jobs)  # some calls may have deleted theirs before one failed

@@ -127,8 +127,7 @@ class ExitRecorder:
         deleted = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
         for cid in unasked:
             results[cid] = self._after_the_fact(cid, deleted.codes, deleted.failed)
-        if deleted.errors:  # recorded what could be; a task not deleted may still be writing output
-            raise deleted.errors[0]
+        deleted.raise_error()  # after recording what could be
         if problem is not None and not any(results.values()):
             raise problem
         return results
@@ -153,9 +152,7 @@ class ExitRecorder:
     def finish(self, container_ids: Iterable[str]) -> None:
         """Delete the tasks of exits already recorded: a harvester was killed
         between writing the labels and deleting."""
-        deleted = self.backend.delete_tasks(container_ids)
-        if deleted.errors:
-            raise deleted.errors[0]
+        self.backend.delete_tasks(container_ids).raise_error()
 
     def _after_the_fact(self, cid: str, codes: dict[str, int], failed: Mapping[str, object]) -> ExitRecord | None:
         """A task whose shim could not be asked: another process harvested it
