@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, NamedTuple
 
 from ..drmaa2.errors import DrmaaError
 from .errors import BackendError
@@ -140,10 +140,12 @@ class ContainerBackend(abc.ABC):
     def container_info(self, container_id: str) -> ContainerInfo: ...
 
     @abc.abstractmethod
-    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+    def observe(self, container_ids: Iterable[str], *, exited: Collection[str] = ()) -> dict[str, Observed]:
         """Records and tasks of these containers; a missing one is left out.
         A number of calls that does not grow with the number of containers
-        (one ``inspect``; ctr: listings and kept records)."""
+        (one ``inspect``; ctr: listings and kept records). ``exited``: those
+        the caller has just seen end (an exit event of their own process), so
+        a backend may take their tasks as stopped without listing them."""
 
     @abc.abstractmethod
     def create_container(self, spec: ContainerSpec) -> str:

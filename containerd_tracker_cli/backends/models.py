@@ -129,6 +129,15 @@ class Event(_Model):
         return str(value) if value else None
 
     @property
+    def exited_container(self) -> str | None:
+        """The container whose own process (not an exec in it) this
+        ``/tasks/exit`` reports ended; ``None`` for any other event."""
+        cid = self.container_id
+        if self.topic != "/tasks/exit" or cid is None or str(self.payload.get("id") or cid) != cid:
+            return None
+        return cid
+
+    @property
     def exit_status(self) -> int:
         """Exit status of /tasks/exit and /tasks/delete (containerd omits a 0)."""
         return int(self.payload.get("exit_status", 0) or 0)

@@ -59,13 +59,14 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
     last = pending[-1]
     hopeless: list[InvalidStateError] = []
 
-    def reached(only: set[str] | None = None) -> str | None:
-        """Read the pending jobs (``only``: those of them an event named)."""
+    def reached(only: set[str] | None = None, exited: frozenset[str] = frozenset()) -> str | None:
+        """Read the pending jobs (``only``: those of them an event named;
+        ``exited``: those it says ended)."""
         nonlocal last
         targets = [job_id for job_id in pending if only is None or job_id in only]
         if not targets:
             return None
-        for job_id, job in observer.many(targets).items():
+        for job_id, job in observer.many(targets, exited=exited).items():
             if job.state in wanted:
                 if any_of:
                     return job_id
@@ -109,6 +110,7 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
             if named is None or runner.monotonic() - full_read >= poll:
                 done, full_read = reached(), runner.monotonic()
             else:
-                done = reached({named})
+                ended = event.exited_container if event is not None else None
+                done = reached({named}, frozenset([ended]) if ended else frozenset())
             if done is not None:
                 return done

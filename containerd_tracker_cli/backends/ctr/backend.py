@@ -8,7 +8,7 @@ import platform
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping
 
 from ...drmaa2.errors import DrmaaError
 from ...records import labels as L
@@ -121,7 +121,7 @@ class CtrBackend(CliBackend):
         argv = self.commands.container_info(container_id)
         return parsers.parse_container_info(argv, self._run(argv, container_id=container_id).stdout)
 
-    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+    def observe(self, container_ids: Iterable[str], *, exited: Collection[str] = ()) -> dict[str, Observed]:
         """One ``tasks list`` for all, listed *first* (exits are labelled
         before their task is deleted, so a task missing from this listing has
         its exit in any record read after it), then records: kept copies (see
@@ -131,8 +131,11 @@ class CtrBackend(CliBackend):
         For a job or two (where the listings would cost more than they save):
         the kept copy while a task is listed, else one ``containers info``
         each (always, where no records are kept), several at once as the
-        runner allows."""
+        runner allows. Jobs just seen ``exited``: their kept copies with a
+        stopped task and no call at all (see _kept_exited)."""
         wanted = list(dict.fromkeys(container_ids))
+        if exited and (known := self._kept_exited(wanted, exited)) is not None:
+            return known
         tasks = self.list_tasks()
         listed = self.records is not None and len(wanted) > DIRECT_READS
         infos = self._records(wanted, tasks) if listed else {cid: self._kept_with_task(cid, tasks) for cid in wanted}
@@ -148,6 +151,21 @@ class CtrBackend(CliBackend):
         if self.records is None or container_id not in tasks:
             return None
         return self.records.get(container_id)
+
+    def _kept_exited(self, wanted: list[str], exited: Collection[str]) -> dict[str, Observed] | None:
+        """After an exit event of a job or two: their kept copies (not yet
+        carrying an exit) with a stopped task, so the exit is harvested from
+        the shim without a ``tasks list`` first — the shim's answer, not the
+        event's, is the status recorded, and a task gone meanwhile is found
+        by the harvest. ``None``: containerd must be asked."""
+        if self.records is None or len(wanted) > DIRECT_READS or not set(wanted) <= set(exited):
+            return None
+        kept = [self.records.get(cid) for cid in wanted]
+        if any(info is None or L.EXIT_STATUS in info.labels for info in kept):
+            return None
+        # (pid 0: a stopped task's pid is read by nobody once its exit is recorded)
+        return {info.id: Observed(info, TaskRecord(container_id=info.id, pid=0, status=TaskStatus.STOPPED))
+                for info in kept if info is not None}
 
     def _read_record(self, container_id: str) -> ContainerInfo | None:
         """``containers info``, kept where records are; ``None``: it is gone."""

@@ -12,7 +12,7 @@ names a job the same way; the readable ``<name>-<token>`` is its name.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Collection, Iterable, Mapping
 
 from ...records import labels as L
 from ...runner import Runner
@@ -98,11 +98,12 @@ class DockerCompatBackend(CliBackend):
         has none; a job without the label is "default"'s)."""
         return (namespace or "default") == self.namespace
 
-    def observe(self, container_ids: Iterable[str]) -> dict[str, Observed]:
+    def observe(self, container_ids: Iterable[str], *, exited: Collection[str] = ()) -> dict[str, Observed]:
         """One ``container inspect`` per hundred, side by side as the runner
         allows: the CLI asks the engine one container at a time, so a
         thousand in one call can outlast the call's timeout. Then the OOM
-        kills the engine missed, once for all (oom.py)."""
+        kills the engine missed, once for all (oom.py). ``exited`` changes
+        nothing: the inspect is needed for the exit status anyway."""
         seen: dict[str, tuple[Observed, str | None]] = {}
         for part in self.runner.each(self._inspect, batches(container_ids)):
             seen.update(part)
