@@ -6,19 +6,19 @@ import hashlib
 import logging
 import platform
 import re
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ...drmaa2.errors import DrmaaError
 from ...records import labels as L
 from ...runner import Runner
-from ..base import EventStream, Observed, TaskDeletion
+from ..base import EventStream, TaskDeletion
 from ..cli import PULL_TIMEOUT, CliBackend, batches
-from ..errors import BackendError, CliParseError, ContainerNotFound, TaskNotFound
+from ..errors import BackendError, CliParseError, TaskNotFound
 from ..models import ContainerInfo, ContainerSpec, Event, ImageConfig, ImageRecord, TaskRecord, TaskStatus
 from . import parsers
-from .commands import CtrCommands
+from .commands import CtrCommands, trimmed_values
+from .reading import RecordReads
 
 if TYPE_CHECKING:
     from ...records.statedir import StateDir
@@ -46,14 +46,7 @@ def _go_arch() -> str:
     return _GO_ARCH.get(platform.machine(), platform.machine())
 
 
-
-
-#: Up to this many jobs are read one ``containers info`` each, kept records
-#: or not: so ``job_state`` costs two ctr calls (the listings cost up to three).
-DIRECT_READS = 2
-
-
-class CtrBackend(CliBackend):
+class CtrBackend(RecordReads, CliBackend):
     name = "ctr"
     daemon = "containerd"
     not_found = re.compile(r'container "[^"]+" in namespace "[^"]*": not found')
@@ -120,85 +113,6 @@ class CtrBackend(CliBackend):
     def container_info(self, container_id: str) -> ContainerInfo:
         argv = self.commands.container_info(container_id)
         return parsers.parse_container_info(argv, self._run(argv, container_id=container_id).stdout)
-
-    def observe(self, container_ids: Iterable[str], *, exited: Collection[str] = ()) -> dict[str, Observed]:
-        """One ``tasks list`` for all, listed *first* (exits are labelled
-        before their task is deleted, so a task missing from this listing has
-        its exit in any record read after it), then records: kept copies (see
-        :mod:`.records`) checked against listings — every container, and
-        when some job may have ended or be held, those labelled so — and
-        ``containers info`` only for a record not kept yet or newly ended.
-        For a job or two (where the listings would cost more than they save):
-        the kept copy while a task is listed, else one ``containers info``
-        each (always, where no records are kept), several at once as the
-        runner allows. Jobs just seen ``exited``: their kept copies with a
-        stopped task and no call at all (see _kept_exited)."""
-        wanted = list(dict.fromkeys(container_ids))
-        if exited and (known := self._kept_exited(wanted, exited)) is not None:
-            return known
-        tasks = self.list_tasks()
-        listed = self.records is not None and len(wanted) > DIRECT_READS
-        infos = self._records(wanted, tasks) if listed else {cid: self._kept_with_task(cid, tasks) for cid in wanted}
-        unread = [cid for cid, info in infos.items() if info is None]
-        infos.update(zip(unread, self.runner.each(self._read_record, unread)))  # side by side
-        return {cid: Observed(info, tasks.get(cid)) for cid, info in infos.items() if info is not None}
-
-    def _kept_with_task(self, container_id: str, tasks: Mapping[str, TaskRecord]) -> ContainerInfo | None:
-        """The kept copy of a job whose task is listed: its container exists,
-        and its record changes no more until its exit is labelled — after the
-        task stopped, and labelling again what another process just labelled
-        writes the same values. ``None``: containerd must be asked."""
-        if self.records is None or container_id not in tasks:
-            return None
-        return self.records.get(container_id)
-
-    def _kept_exited(self, wanted: list[str], exited: Collection[str]) -> dict[str, Observed] | None:
-        """After an exit event of a job or two: their kept copies (not yet
-        carrying an exit) with a stopped task, so the exit is harvested from
-        the shim without a ``tasks list`` first — the shim's answer, not the
-        event's, is the status recorded, and a task gone meanwhile is found
-        by the harvest. ``None``: containerd must be asked."""
-        if self.records is None or len(wanted) > DIRECT_READS or not set(wanted) <= set(exited):
-            return None
-        kept = [self.records.get(cid) for cid in wanted]
-        if any(info is None or L.EXIT_STATUS in info.labels for info in kept):
-            return None
-        # (pid 0: a stopped task's pid is read by nobody once its exit is recorded)
-        return {info.id: Observed(info, TaskRecord(container_id=info.id, pid=0, status=TaskStatus.STOPPED))
-                for info in kept if info is not None}
-
-    def _read_record(self, container_id: str) -> ContainerInfo | None:
-        """``containers info``, kept where records are; ``None``: it is gone."""
-        try:
-            info = self.container_info(container_id)
-        except ContainerNotFound:
-            return None
-        if self.records is not None:
-            self.records.put(info)
-        return info
-
-    def _records(self, wanted: list[str], tasks: Mapping[str, TaskRecord]) -> dict[str, ContainerInfo | None]:
-        """Kept records of the ``wanted`` containers that exist, brought up to
-        date by listings; ``None`` where containerd must be asked."""
-        assert self.records is not None
-        listed_at = time.time()
-        present = set(self.list_container_ids({}))
-        self.records.drop(cid for cid in wanted if cid not in present)
-        self.records.prune(present, listed_at)
-        infos = {cid: self.records.get(cid) for cid in wanted if cid in present}
-        # Its exit label may have come, or its hold changed: no live task, no exit kept.
-        open_ = [cid for cid, info in infos.items() if info is not None and L.EXIT_STATUS not in info.labels
-                 and (cid not in tasks or tasks[cid].status == TaskStatus.STOPPED)]
-        if open_:
-            ended = set(self._ids_labelled(L.EXIT_STATUS))
-            held = set(self.list_container_ids({L.HOLD: "true"}))
-            for cid in open_:
-                if cid in ended:
-                    infos[cid] = None  # read it once more, with its exit
-                elif cid in held:
-                    kept = infos[cid]
-                    infos[cid] = kept.model_copy(update={"labels": {**kept.labels, L.HOLD: "true"}})
-        return infos
 
     def _ids_labelled(self, key: str) -> list[str]:
         argv = self.commands.list_labelled(key)
@@ -269,32 +183,15 @@ class CtrBackend(CliBackend):
         return spec.id
 
     def _user_runtime(self, spec: ContainerSpec) -> str | None:
-        """ctr 1.6 has no ``--user``: a job with a user gets the tracker's own
-        runtime (:mod:`.user_runtime`), kept in the state directory."""
-        if not spec.user or self._client_version() >= (1, 7):
-            return None
-        if self._bin_dir is None:
-            from ...drmaa2.errors import UnsupportedAttributeError
+        from .user_runtime import runtime_for
 
-            raise UnsupportedAttributeError(
-                f"extension 'user': ctr {'.'.join(map(str, self._client_version()))} cannot set a container's "
-                "user without the tracker's runtime, which lives in a state directory (use_state)")
-        from .user_runtime import install
-
-        try:
-            return str(install(self._bin_dir))
-        except OSError as exc:
-            from ...drmaa2.errors import InternalError
-
-            raise InternalError(f"cannot write ctr 1.6's user runtime into {str(self._bin_dir)!r}: {exc}") from exc
+        return runtime_for(spec, self._client_version, self._bin_dir)
 
     def _refuse_what_ctr_would_trim(self, spec: ContainerSpec) -> None:
         """ctr 2.x trims trailing whitespace from every option value (1.6 and
-        1.7 do not): a job would silently get another environment value,
-        working directory or label. Refused there; asked only when it matters."""
-        values = {**{f"job_environment[{k!r}]": v for k, v in spec.env.items()},
-                  **{f"label {k!r}": v for k, v in spec.labels.items()}, "working_directory": spec.cwd or ""}
-        changed = [name for name, value in values.items() if value != value.rstrip()]
+        1.7 do not): a job would silently get another value. Refused there;
+        ctr's version asked only when it matters."""
+        changed = trimmed_values(spec)
         if changed and self._client_version() >= (2, 0):
             from ...drmaa2.errors import InvalidArgumentError
 

@@ -25,6 +25,14 @@ def label_filter(labels: Mapping[str, str]) -> str:
     return ",".join(f"labels.{filter_value(k)}=={filter_value(v)}" for k, v in labels.items())
 
 
+def trimmed_values(spec: ContainerSpec) -> list[str]:
+    """The values of ``spec`` that ctr 2.x would trim (it strips trailing
+    whitespace from every option value; 1.6 and 1.7 do not), by name."""
+    values = {**{f"job_environment[{k!r}]": v for k, v in spec.env.items()},
+              **{f"label {k!r}": v for k, v in spec.labels.items()}, "working_directory": spec.cwd or ""}
+    return [name for name, value in values.items() if value != value.rstrip()]
+
+
 @dataclass(frozen=True)
 class CtrCommands:
     address: str

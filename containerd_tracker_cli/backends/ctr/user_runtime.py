@@ -22,8 +22,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ...records.statedir import install_executable
+from ..models import ContainerSpec
 from . import runc_user
 
 SHIM_NAME = "containerd-shim-runc-user-v2"
@@ -79,3 +81,23 @@ def install(bin_dir: Path) -> Path:
     install_executable(bin_dir / "runc-user" / "runc", runc_script())
     install_executable(shim, SHIM_SCRIPT)
     return shim
+
+
+def runtime_for(spec: ContainerSpec, client_version: Callable[[], tuple[int, int]], bin_dir: Path | None) -> str | None:
+    """The ``--runtime`` a job needs: this one for a job with a user through
+    ctr 1.6 (its version asked only then), kept under ``bin_dir`` (the state
+    directory's); ``None``: ctr's default."""
+    if not spec.user or client_version() >= (1, 7):
+        return None
+    if bin_dir is None:
+        from ...drmaa2.errors import UnsupportedAttributeError
+
+        raise UnsupportedAttributeError(
+            f"extension 'user': ctr {'.'.join(map(str, client_version()))} cannot set a container's "
+            "user without the tracker's runtime, which lives in a state directory (use_state)")
+    try:
+        return str(install(bin_dir))
+    except OSError as exc:
+        from ...drmaa2.errors import InternalError
+
+        raise InternalError(f"cannot write ctr 1.6's user runtime into {str(bin_dir)!r}: {exc}") from exc
