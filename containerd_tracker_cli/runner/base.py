@@ -128,22 +128,36 @@ class Runner(abc.ABC):
         """
         return uuid.uuid4().hex[:12]
 
-    def each(self, call: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    def each(self, call: Callable[[T], R], items: Iterable[T], *, stop_at_error: bool = False,
+             done: Callable[[], None] | None = None) -> list[R]:
         """``call`` on every item, up to ``concurrency`` at once; the results
         in the items' order. Every call is waited for; then the first error
         (in that order) is raised. One at a time, in order, when the runner
-        allows no more (a recording keeps one order)."""
+        allows no more (a recording keeps one order). ``stop_at_error``: once
+        a call fails, start no more (those under way end), then raise its
+        error. ``done()`` is called after each call that succeeded, in the
+        caller's thread (progress)."""
         items = list(items)
         workers = min(self.concurrency, len(items))
         if workers <= 1:
-            return [call(item) for item in items]
-        from concurrent.futures import ThreadPoolExecutor, wait
+            results = []
+            for item in items:
+                results.append(call(item))
+                if done is not None:
+                    done()
+            return results
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(workers, thread_name_prefix="cli") as pool:
             futures = [pool.submit(call, item) for item in items]
             try:
-                wait(futures)
-            except BaseException:  # interrupted: start no more, let those under way end
+                for future in as_completed(futures):
+                    if future.exception() is None:
+                        if done is not None:
+                            done()
+                    elif stop_at_error:
+                        raise future.exception()  # type: ignore[misc]
+            except BaseException:  # interrupted, or stopped: start no more, let those under way end
                 for future in futures:
                     future.cancel()
                 raise

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
@@ -151,22 +150,7 @@ class Launcher:
             rest = list(indices)
             one(rest.pop(0))
             progress()
-            workers = min(self.runner.concurrency, len(rest))
-            if workers <= 1:
-                for index in rest:
-                    one(index)
-                    progress()
-            else:
-                with ThreadPoolExecutor(workers, thread_name_prefix="submit") as pool:
-                    futures = [pool.submit(one, index) for index in rest]
-                    try:
-                        for future in as_completed(futures):
-                            future.result()
-                            progress()
-                    except BaseException:
-                        for future in futures:
-                            future.cancel()
-                        raise  # leaving the pool waits for the submissions under way
+            self.runner.each(one, rest, stop_at_error=True, done=progress)
         except BaseException:
             with lock:
                 abandoned.set()

@@ -146,3 +146,58 @@ def test_the_environment_bounds_the_calls_run_at_once(monkeypatch):
         monkeypatch.setenv("CONTAINERD_TRACKER_CONCURRENCY", bad)
         with pytest.raises(InvalidArgumentError, match="CONTAINERD_TRACKER_CONCURRENCY"):
             ContainerdJobTracker("s", backend="ctr", address="/nowhere.sock")
+
+
+def _calls_in_a_pool(stop_at_error: bool, count: int) -> tuple[list[int], list[int], int, BaseException | None]:
+    """``count`` calls of 50 ms, two at a time; the fourth fails once the
+    first three ended. (started, ended, successes counted by ``done``, the error raised)."""
+    import threading
+    import time
+
+    from containerd_tracker_cli.runner.live import LiveRunner
+
+    runner = LiveRunner(concurrency=2)
+    started: list[int] = []
+    ended: list[int] = []
+    lock = threading.Lock()
+    three_ended = threading.Event()
+    successes = 0
+
+    def call(item: int) -> int:
+        with lock:
+            started.append(item)
+        if item == 3:
+            three_ended.wait(10)
+            raise ValueError("item 3 failed")
+        time.sleep(0.05)
+        with lock:
+            ended.append(item)
+            if {0, 1, 2} <= set(ended):
+                three_ended.set()
+        return item * 10
+
+    def done() -> None:
+        nonlocal successes
+        successes += 1
+
+    try:
+        runner.each(call, range(count), stop_at_error=stop_at_error, done=done)
+    except ValueError as exc:
+        return started, ended, successes, exc
+    return started, ended, successes, None
+
+
+def test_each_stops_starting_calls_at_the_first_error_when_asked():
+    """What an array submission needs: a failure part-way starts no more
+    tasks, and every call under way has ended when the error is raised."""
+    started, ended, _, error = _calls_in_a_pool(stop_at_error=True, count=40)
+    assert str(error) == "item 3 failed"
+    assert len(started) < 40, started  # the rest (1.8 s of calls more) was never started
+    assert sorted(ended) == sorted(set(started) - {3})  # nothing still running
+
+
+def test_each_otherwise_runs_every_call_then_raises_the_first_error():
+    started, ended, successes, error = _calls_in_a_pool(stop_at_error=False, count=10)
+    assert str(error) == "item 3 failed"
+    assert sorted(started) == list(range(10))
+    assert successes == 9 == len(ended)
