@@ -51,9 +51,13 @@ def render(result: dict[str, Any]) -> str:
         if r["row"] == "3":
             spent = ", ".join(f"{name.removeprefix('ctr ')} {_ms(v)}"
                               for name, v in r["after_exit_by_command_ms_median"].items())
-            notes = (f"after the exit, {_ms(r['after_exit_cli_ms_median'])} inside ctr calls ({spent}); "
+            notes = (f"{r['raw_equivalent']}; after the exit, {_ms(r['after_exit_cli_ms_median'])} inside ctr calls ({spent}); "
                      f"reference: a live `ctr events` subscription gets the /tasks/exit line "
-                     f"{_ms(r['reference_events_ms'])} after the exit")
+                     f"{_ms(r['reference_events_ms'])} after the exit; raw ctr from the exit to a "
+                     f"`tasks delete` on that event (the output complete): {_ms(r['raw_event_then_delete_ms'])}")
+        if r["row"] == "4" and r.get("raw_same_work_ms") is not None:
+            notes += (f"; the ctr processes the tracker needs (run -d, tasks list, info, shim ‖ metrics, label, "
+                      f"delete, tasks list, info), run raw one after another: {_ms(r['raw_same_work_ms'])}")
         if r["row"] == "5":
             top = ", ".join(f"{name} {_ms(v)}" for name, v in list(r["imports"]["top_ms"].items())[:5])
             notes += f"; imports (`-X importtime`, one run): {_ms(r['imports']['total_ms'])} — {top}"
