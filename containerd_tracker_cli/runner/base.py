@@ -140,11 +140,20 @@ class Runner(abc.ABC):
         items = list(items)
         workers = min(self.concurrency, len(items))
         if workers <= 1:
-            results = []
+            results: list[R] = []
+            first_error: BaseException | None = None
             for item in items:
-                results.append(call(item))
+                try:
+                    results.append(call(item))
+                except Exception as exc:  # noqa: BLE001 - raised once the others ran, as in parallel
+                    if stop_at_error:
+                        raise
+                    first_error = first_error or exc
+                    continue
                 if done is not None:
                     done()
+            if first_error is not None:
+                raise first_error
             return results
         from concurrent.futures import ThreadPoolExecutor, as_completed
 

@@ -4,7 +4,8 @@ carrying an exit, and that a job the shortcut finds no exit for is judged
 as a plain read judges it."""
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import pytest
 
@@ -41,7 +42,8 @@ def test_only_the_exit_of_a_jobs_own_process_counts_as_its_end(line, container):
 
 
 class NoCalls(Runner):
-    """A daemon that must not be asked: the shortcut needs no CLI call."""
+    """A daemon that answers a listing (job-1 stopped) and a record, and
+    keeps what it was asked: the shortcut should ask it nothing."""
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, ...]] = []
@@ -84,11 +86,18 @@ def test_otherwise_ctr_lists_the_tasks_as_always(tmp_path, kept, exited):
     assert runner.asked and "tasks" in runner.asked[0], runner.asked
 
 
+def test_a_read_of_jobs_not_all_seen_exiting_lists_the_tasks(tmp_path):
+    backend, runner = _ctr(tmp_path, ContainerInfo(id="job-1", labels={L.DRMAA2: "true"}))
+    backend.records.put(ContainerInfo(id="job-2", labels={L.DRMAA2: "true"}))
+    backend.observe(["job-1", "job-2"], exited={"job-1"})  # job-2 may still run
+    assert runner.asked and "tasks" in runner.asked[0], runner.asked
+
+
 class Settled(OutputDelivery):
-    def log_uri(self, key, stdout, stderr):
+    def log_uri(self, key: str, stdout: Path, stderr: Path) -> str | None:
         return None
 
-    def settle(self, job_id, key, labels, task_gone):
+    def settle(self, job_id: str, key: str, labels: Mapping[str, str], task_gone: bool) -> None:
         pass
 
 

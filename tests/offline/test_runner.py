@@ -148,15 +148,17 @@ def test_the_environment_bounds_the_calls_run_at_once(monkeypatch):
             ContainerdJobTracker("s", backend="ctr", address="/nowhere.sock")
 
 
-def _calls_in_a_pool(stop_at_error: bool, count: int) -> tuple[list[int], list[int], int, BaseException | None]:
-    """``count`` calls of 50 ms, two at a time; the fourth fails once the
-    first three ended. (started, ended, successes counted by ``done``, the error raised)."""
+def _calls_in_a_pool(stop_at_error: bool, count: int, concurrency: int = 2) \
+        -> tuple[list[int], list[int], int, BaseException | None]:
+    """``count`` calls of 100 ms, ``concurrency`` at a time; the fourth fails
+    once the first three ended (one at a time: at once). (started, ended,
+    successes counted by ``done``, the error raised)."""
     import threading
     import time
 
     from containerd_tracker_cli.runner.live import LiveRunner
 
-    runner = LiveRunner(concurrency=2)
+    runner = LiveRunner(concurrency=concurrency)
     started: list[int] = []
     ended: list[int] = []
     lock = threading.Lock()
@@ -167,9 +169,9 @@ def _calls_in_a_pool(stop_at_error: bool, count: int) -> tuple[list[int], list[i
         with lock:
             started.append(item)
         if item == 3:
-            three_ended.wait(10)
+            three_ended.wait(10 if concurrency > 1 else 0)
             raise ValueError("item 3 failed")
-        time.sleep(0.05)
+        time.sleep(0.1 if concurrency > 1 else 0)
         with lock:
             ended.append(item)
             if {0, 1, 2} <= set(ended):
@@ -192,7 +194,7 @@ def test_each_stops_starting_calls_at_the_first_error_when_asked():
     tasks, and every call under way has ended when the error is raised."""
     started, ended, _, error = _calls_in_a_pool(stop_at_error=True, count=40)
     assert str(error) == "item 3 failed"
-    assert len(started) < 40, started  # the rest (1.8 s of calls more) was never started
+    assert len(started) < 40, started  # the rest (1.8 s of calls more, two at a time) was never started
     assert sorted(ended) == sorted(set(started) - {3})  # nothing still running
 
 
@@ -201,3 +203,12 @@ def test_each_otherwise_runs_every_call_then_raises_the_first_error():
     assert str(error) == "item 3 failed"
     assert sorted(started) == list(range(10))
     assert successes == 9 == len(ended)
+
+
+def test_one_at_a_time_each_keeps_the_same_promises():
+    """What a recording or replay runs (concurrency 1): it stops only when
+    asked, and counts each success."""
+    started, ended, _, error = _calls_in_a_pool(stop_at_error=True, count=10, concurrency=1)
+    assert (str(error), started, ended) == ("item 3 failed", [0, 1, 2, 3], [0, 1, 2])
+    started, ended, successes, error = _calls_in_a_pool(stop_at_error=False, count=10, concurrency=1)
+    assert (str(error), started, successes) == ("item 3 failed", list(range(10)), 9)

@@ -142,8 +142,8 @@ class CtrBackend(RecordReads, CliBackend):
             # Deleted meanwhile by another process — or the shim cannot be found
             # because the address differs from the one containerd was started
             # with (a symlinked path): then exits lose their finish time.
-            log.warning("cannot ask the shim of %s (is %s the address containerd listens on?): %s",
-                        container_id, self.address, done.stderr.strip())
+            log.warning("cannot ask the shim of %s (deleted meanwhile, or %s is not the address containerd "
+                        "listens on?): %s", container_id, self.address, done.stderr.strip())
             return None
         record = parsers.parse_shim_state(argv, done.stdout)
         return record if record.status == TaskStatus.STOPPED else None
@@ -183,6 +183,8 @@ class CtrBackend(RecordReads, CliBackend):
         return spec.id
 
     def _user_runtime(self, spec: ContainerSpec) -> str | None:
+        """ctr 1.6 has no ``--user``: a job with a user gets the tracker's own
+        runtime (:mod:`.user_runtime`), kept in the state directory."""
         from .user_runtime import runtime_for
 
         return runtime_for(spec, self._client_version, self._bin_dir)
@@ -270,7 +272,8 @@ class CtrBackend(RecordReads, CliBackend):
         # value holds a comma; callers that need the full set ask container_info.
         return {k: v for k, v in labels.items() if v}
 
-    def events(self, container_ids: Iterable[str]) -> EventStream:
+    def events(self, container_ids: Iterable[str], *, labelled: Mapping[str, str] | None = None) -> EventStream:
+        # ctr filters on the event's fields; a task's events carry no labels
         return self._stream(self.commands.events(list(container_ids)), parsers.parse_event)
 
     def prove_subscribed(self, events: EventStream, container_id: str, token: str,

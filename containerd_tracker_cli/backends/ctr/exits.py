@@ -102,8 +102,15 @@ class ExitRecorder:
                                            *(partial(self.backend.task_usage, cid) for cid in ids)])
         tasks = {cid: task for cid, task in zip(ids, reads) if task is not None}
         usages = dict(zip(ids, reads[len(ids):]))
-        for cid in ids:  # a shim that cannot be asked: what the job's logger saved of it
-            if cid not in tasks and (text := saved(cid)) and (task := self.backend.saved_task(cid, text)):
+        # A shim that cannot be asked: its task may have been harvested and
+        # deleted by another process meanwhile (more likely after an exit
+        # event, when no listing came first). Its record, CPU time and all,
+        # is then in the labels: taken as it is, never written again.
+        shimless = [cid for cid in ids if cid not in tasks]
+        elsewhere = {cid: record for cid, record in zip(shimless, each(self._recorded, shimless))
+                     if record is not None}
+        for cid in shimless:  # else what the job's logger saved of its shim
+            if cid not in elsewhere and (text := saved(cid)) and (task := self.backend.saved_task(cid, text)):
                 tasks[cid] = task
 
         def label(cid: str) -> ExitRecord | DrmaaError | None:
@@ -123,14 +130,23 @@ class ExitRecorder:
         problem = next((r for r in labelled.values() if isinstance(r, DrmaaError)), None)
         results: dict[str, ExitRecord | None] = {
             cid: r if isinstance(r, ExitRecord) else None for cid, r in labelled.items()}
-        unasked = [cid for cid in ids if cid not in tasks]
-        deleted = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked)
+        unasked = [cid for cid in ids if cid not in tasks and cid not in elsewhere]
+        # (a task recorded elsewhere is deleted too, should its harvester have died before)
+        deleted = self.backend.delete_tasks([cid for cid in tasks if results[cid]] + unasked + list(elsewhere))
+        results.update(elsewhere)
         for cid in unasked:
             results[cid] = self._after_the_fact(cid, deleted.codes, deleted.failed)
         deleted.raise_error()  # after recording what could be
         if problem is not None and not any(results.values()):
             raise problem
         return results
+
+    def _recorded(self, cid: str) -> ExitRecord | None:
+        """The exit another process recorded in the container's labels, if any."""
+        try:
+            return ExitRecord.from_labels(self.backend.container_info(cid).labels)
+        except ContainerNotFound:
+            return None
 
     def recover(self, container_ids: Iterable[str], saved: SavedState) -> dict[str, ExitRecord]:
         """Exits of jobs whose task is gone unrecorded — containerd 1.7+ delete
