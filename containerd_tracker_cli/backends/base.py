@@ -187,8 +187,11 @@ class ContainerBackend(abc.ABC):
         """CPU time used so far by the task's cgroup, if the runtime tells."""
 
     @abc.abstractmethod
-    def events(self, container_ids: Iterable[str]) -> EventStream:
-        """Subscribe to the events of these containers."""
+    def events(self, container_ids: Iterable[str], *, labelled: Mapping[str, str] | None = None) -> EventStream:
+        """Subscribe to the events of these containers (none named: of the
+        namespace). ``labelled``: only of containers carrying these labels,
+        where the CLI filters so (docker); else ignored — callers match the
+        containers an event names themselves."""
 
     def prove_subscribed(self, events: EventStream, container_id: str, token: str,
                          on_event: Callable[[Event], None] | None = None, timeout: float = 10.0) -> bool:

@@ -30,6 +30,7 @@ from .deadlines import Deadlines
 from .images import PULL_POLICIES, Images
 from .launch import Launcher
 from .observation import Observer, Snapshot, check_id
+from .subscription import SharedEvents
 from .throttle import ArrayRecord, Throttle
 
 if TYPE_CHECKING:
@@ -113,6 +114,9 @@ class ContainerdJobTracker(JobTracker):
         self._throttle = Throttle(self.backend, self.state, self.runner, self._observer, self._launcher,
                                   session_name)
         self._observer.on_queued_array = self._ensure_driver
+        #: One event subscription for the waits that run at once (threads of a workflow engine).
+        self._events = SharedEvents(self.backend, lambda: {L.SESSION: self._observer.session_name}
+                                    if self._observer.session_name is not None else {L.DRMAA2: "true"})
         self._control = Controller(self.backend, self.state, self._observer, self._launcher, output,
                                    lambda *args: self.wait(*args), terminate_grace, self._throttle.lock,
                                    self._ensure_driver)
@@ -329,16 +333,16 @@ class ContainerdJobTracker(JobTracker):
     def wait(self, job_id: str, timeout: float | None, *states: JobState) -> None:
         """Return once the job is in one of ``states`` (default: Done or Failed);
         see :func:`.waiting.wait`."""
-        waiting.wait(self._observer, self.backend, self.runner, [job_id], timeout, states)
+        waiting.wait(self._observer, self._events, self.runner, [job_id], timeout, states)
 
     def wait_any(self, job_ids: Iterable[str], timeout: float | None, *states: JobState) -> str:
         """The first of ``job_ids`` found in one of ``states`` (default: Done
         or Failed): one event subscription for all of them."""
-        return waiting.wait(self._observer, self.backend, self.runner, list(job_ids), timeout, states, any_of=True)
+        return waiting.wait(self._observer, self._events, self.runner, list(job_ids), timeout, states, any_of=True)
 
     def wait_all(self, job_ids: Iterable[str], timeout: float | None, *states: JobState) -> None:
         """Return once every one of ``job_ids`` is in one of ``states``."""
-        waiting.wait(self._observer, self.backend, self.runner, list(job_ids), timeout, states)
+        waiting.wait(self._observer, self._events, self.runner, list(job_ids), timeout, states)
 
     # ------------------------------------------------------------ deleting
     def delete_job(self, job_id: str, *, only_ended: bool = False) -> None:

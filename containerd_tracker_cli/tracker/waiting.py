@@ -1,18 +1,19 @@
 """Waiting for jobs to reach a state: react to containerd's events, and
 re-read the state anyway now and then, so a broken subscription costs
 latency, never a missed change. One subscription however many jobs are
-waited for; an event re-reads only the jobs it names (through ctr, one
-record per job), and all pending jobs are re-read every few seconds."""
+waited for, shared by the waits that run at once (:mod:`.subscription`);
+an event re-reads only the jobs it names (its exit goes straight to the
+exit's record), and all pending jobs are re-read every few seconds."""
 from __future__ import annotations
 
 import math
 from typing import Iterable
 
-from ..backends.base import ContainerBackend
 from ..drmaa2.errors import DrmaaTimeoutError, InvalidArgumentError, InvalidStateError
 from ..drmaa2.states import TERMINAL_STATES, JobState
 from ..runner import Runner
 from .observation import Observer, Snapshot
+from .subscription import SharedEvents
 
 #: While waiting, re-read the state this often even without events, so a
 #: subscription that silently broke costs latency, never a missed change.
@@ -41,7 +42,7 @@ def _never(job: Snapshot, wanted: frozenset[JobState]) -> InvalidStateError | No
     return None
 
 
-def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids: list[str],
+def wait(observer: Observer, subscription: SharedEvents, runner: Runner, job_ids: list[str],
          timeout: float | None, states: Iterable[JobState | str], *, any_of: bool = False) -> str:
     """Return once every job (``any_of``: one of them) is in one of
     ``states`` (default: Done or Failed); returns the job that completed the
@@ -93,8 +94,7 @@ def wait(observer: Observer, backend: ContainerBackend, runner: Runner, job_ids:
         return done
     if runner.monotonic() >= deadline:
         raise timed_out()
-    with backend.events(pending) as events:
-        proven = backend.prove_subscribed(events, pending[0], runner.unique_token())
+    with subscription.listen(pending, runner.unique_token) as (events, proven):
         # An event re-reads the jobs it names; every `poll` seconds all are
         # re-read anyway, in case the stream broke or could not be proven live.
         poll = SAFETY_POLL if proven else UNPROVEN_POLL

@@ -7,6 +7,7 @@ import pytest
 
 from containerd_tracker_cli import DrmaaTimeoutError, InvalidStateError, JobState
 
+from ..support import CountingRunner
 from .helpers import ListeningRunner, gated, run_to_end, submit, wait_until
 
 
@@ -97,3 +98,44 @@ def test_waiting_for_a_state_an_ended_job_will_never_reach(tracker):
     job_id = run_to_end(tracker, "true")
     with pytest.raises(InvalidStateError, match="will never be Running"):
         tracker.wait(job_id, 5, JobState.RUNNING)
+
+
+def test_waits_from_many_threads_at_once_share_one_event_subscription(make_tracker, backend_name, tmp_path):
+    """A workflow engine waiting for each job in a thread of its own: one
+    event process (and, through ctr, one probe) for all of them, and each
+    wait returns as its own job ends, the others waiting on."""
+    runner = CountingRunner(concurrency=8)
+    tracker = make_tracker(runner=runner)
+    gates = tmp_path / "gates"
+    jobs = []
+    for i in range(4):
+        (gates / str(i)).mkdir(parents=True)
+        jobs.append(submit(tracker, *gated(f"/gates/{i}", f"exit {i + 1}"), stage_in_files={str(gates): "/gates"}))
+    runner.calls.clear()
+    returned: list[str] = []
+    failures: list[BaseException] = []
+
+    def waiter(job_id: str) -> None:
+        try:
+            tracker.wait(job_id, 120)
+            returned.append(job_id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=waiter, args=(job_id,), daemon=True) for job_id in jobs]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: tracker._events.waits == 4, 60, "the four waits did not all listen")
+    for i in range(3):  # the last job keeps the subscription alive throughout
+        (gates / str(i) / "open").touch()
+        wait_until(lambda: len(returned) == i + 1, 60, f"the wait for job {i} did not return once it ended")
+        assert returned[-1] == jobs[i] and not failures, (returned, failures)
+    (gates / "3" / "open").touch()
+    for thread in threads:
+        thread.join(60)
+    assert not failures and sorted(returned) == sorted(jobs), failures
+    streams = [argv for argv in runner.calls if "events" in argv and "--until" not in argv]  # not docker's OOM query
+    probes = [argv for argv in runner.calls if "label" in argv and any("probe" in arg for arg in argv)]
+    assert len(streams) == 1, streams
+    assert len(probes) <= 1, probes
+    assert [tracker.job_info(job_id).exit_status for job_id in jobs] == [1, 2, 3, 4]

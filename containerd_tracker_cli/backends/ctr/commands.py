@@ -155,10 +155,14 @@ class CtrCommands:
         return [*self.base(), "tasks", "metrics", "--format", "json", container_id]
 
     def events(self, container_ids: Iterable[str]) -> list[str]:
+        """Events naming these containers; none named: every event of the
+        namespace (ctr's stream carries every namespace's otherwise)."""
         argv = [*self.base(), "events"]
         for cid in container_ids:
             # Task events name the container as container_id, container events as id.
             argv += [f"event.container_id=={filter_value(cid)}", f"event.id=={filter_value(cid)}"]
+        if len(argv) == len(self.base()) + 1:
+            argv.append(f"namespace=={filter_value(self.namespace)}")
         return argv
 
     def list_images(self) -> list[str]:

@@ -221,8 +221,8 @@ class DockerCompatBackend(CliBackend):
 
         raise UnsupportedOperationError(f"{self.name} cannot change a container's labels after creation")
 
-    def events(self, container_ids: Iterable[str]) -> EventStream:
-        return self._stream(self.commands.events(list(container_ids)), parsers.parse_event)
+    def events(self, container_ids: Iterable[str], *, labelled: Mapping[str, str] | None = None) -> EventStream:
+        return self._stream(self.commands.events(list(container_ids), labelled or {}), parsers.parse_event)
 
     def prove_subscribed(self, events: EventStream, container_id: str, token: str, on_event=None,
                          timeout: float = 10.0) -> bool:

@@ -100,13 +100,18 @@ class DockerCompatCommands:
     def logs(self, name: str) -> list[str]:
         return [*self.base(), "container", "logs", name]
 
-    def events(self, names: Iterable[str]) -> list[str]:
+    def events(self, names: Iterable[str], labelled: Mapping[str, str] | None = None) -> list[str]:
+        """Events of these containers, or of those carrying the ``labelled``
+        labels (filters of one key are or-ed, of different keys and-ed: so
+        one label only; the others are matched by the caller)."""
         argv = [*self.base(), "events", "--format", JSON]
         if self.flavour.replay_window:
             argv += ["--since", self.flavour.replay_window]
         if self.flavour.filters_events:
             for name in names:
                 argv += ["--filter", f"container={name}"]
+            for key, value in list((labelled or {}).items())[:1]:
+                argv += ["--filter", f"label={key}={value}"]
         return argv
 
     def oom_events(self, names: Iterable[str], since: int, until: int) -> list[str]:
