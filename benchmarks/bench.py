@@ -77,6 +77,8 @@ def main() -> int:
     # Imported once PATH is final: the runner and the daemon look ctr up then.
     import bench_report
     import bench_rows
+    import bench_scale
+    import bench_waits
     from bench_kit import Ctr, library_state, machine
     from containerd_tracker_cli.testing import PrivateContainerd
 
@@ -102,19 +104,19 @@ def main() -> int:
                     continue
                 log(f"part {part}")
                 if part == "resident":
-                    result["resident"] = bench_rows.resident(ctx)
+                    result["resident"] = bench_scale.resident(ctx)
                 elif part == "1":
                     rows.append(bench_rows.add_job(ctx, args.repeat))
                 elif part == "2":
                     rows.append(bench_rows.states(ctx, args.jobs, args.repeat))
                 elif part == "3":
-                    rows.append(bench_rows.wait_latency(ctx, args.repeat))
+                    rows.append(bench_waits.wait_latency(ctx, args.repeat))
                 elif part == "4":
-                    rows.append(bench_rows.submit_wait_status(ctx, args.repeat))
+                    rows.append(bench_waits.submit_wait_status(ctx, args.repeat))
                 elif part == "5":
-                    rows.extend(bench_rows.cli_state(ctx, args.repeat))
+                    rows.extend(bench_scale.cli_state(ctx, args.repeat))
                 elif part == "6":
-                    rows.extend(bench_rows.array(ctx, args.jobs, args.repeat).values())
+                    rows.extend(bench_scale.array(ctx, args.jobs, args.repeat).values())
         finally:
             log("cleaning up")
             ctr.wipe()
