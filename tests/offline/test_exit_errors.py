@@ -12,7 +12,7 @@ import pytest
 
 from containerd_tracker_cli.backends.base import EventStream, TaskDeletion
 from containerd_tracker_cli.backends.errors import BackendError
-from containerd_tracker_cli.backends.models import Event, TaskRecord, TaskStatus
+from containerd_tracker_cli.backends.models import ContainerInfo, Event, TaskRecord, TaskStatus
 from containerd_tracker_cli.backends.ctr.backend import PROBE_LABEL, CtrBackend
 from containerd_tracker_cli.runner import LiveRunner
 from containerd_tracker_cli.backends.ctr.parsers import Usage
@@ -47,6 +47,7 @@ def backend(mocker):
     backend.task_exit.return_value = None
     backend.delete_tasks.return_value = TaskDeletion({}, {})
     backend.runner = LiveRunner()  # the probe's clock
+    backend.container_info.side_effect = lambda cid: ContainerInfo(id=cid)  # no exit recorded elsewhere
     # The probe is ctr's real mechanism, run over the mocked calls.
     backend.prove_subscribed.side_effect = lambda *a, **kw: CtrBackend.prove_subscribed(backend, *a, **kw)
     return backend
@@ -95,6 +96,27 @@ def test_a_shim_that_cannot_be_asked_gives_way_to_what_the_logger_saved(ctr_pars
     assert (record.exit_status, record.finish_time) == (6, datetime(2026, 11, 25, 14, 53, 41, 499250, tzinfo=timezone.utc))
     backend.set_labels.assert_called_once_with("j1", record.to_labels())
     backend.delete_tasks.assert_called_once_with(["j1"])
+
+
+def test_an_exit_another_process_recorded_meanwhile_is_taken_as_it_stands(ctr_parsing):
+    """Its shim is gone because another tracker harvested and deleted the
+    task: its record (the CPU time only the cgroup knew) is not made again
+    from the saved state without it."""
+    backend = ctr_parsing
+    theirs = ExitRecord(6, T0, 7_000_000_000)
+    backend.container_info.side_effect = lambda cid: ContainerInfo(id=cid, labels=theirs.to_labels())
+    assert ExitRecorder(backend).harvest(["j1"], {"j1": SAVED}.get) == {"j1": theirs}
+    backend.set_labels.assert_not_called()
+
+
+def test_labels_that_cannot_be_read_leave_the_exit_to_the_saved_state(ctr_parsing):
+    from containerd_tracker_cli.backends.errors import DaemonUnreachable
+
+    backend = ctr_parsing
+    backend.container_info.side_effect = DaemonUnreachable("containerd did not answer", argv=["ctr"])
+    record = ExitRecorder(backend).harvest(["j1"], {"j1": SAVED}.get)["j1"]
+    assert record.exit_status == 6
+    backend.set_labels.assert_called_once_with("j1", record.to_labels())
 
 
 def test_a_task_containerd_deleted_on_restart_is_recovered_from_the_saved_state(ctr_parsing):

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from containerd_tracker_cli.backends.base import ContainerBackend, EventStream
-from containerd_tracker_cli.backends.errors import DaemonUnreachable
+from containerd_tracker_cli.backends.errors import CliParseError, ContainerNotFound, DaemonUnreachable
 from containerd_tracker_cli.backends.models import Event
 from containerd_tracker_cli.tracker.subscription import SharedEvents
 
@@ -28,7 +28,7 @@ class Stream(EventStream):
     """Events put by the test; ``None`` ends the stream (as a dead process)."""
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[Event | None] = queue.Queue()
+        self.queue: queue.Queue[Event | Exception | None] = queue.Queue()
         self.readers: set[str] = set()  # the threads that read it
         self.closed = False
         self.interrupt: str | None = None  # the thread whose next read is interrupted (Ctrl-C)
@@ -44,6 +44,8 @@ class Stream(EventStream):
             return None
         if item is None:
             raise DaemonUnreachable("the event stream ended")
+        if isinstance(item, Exception):
+            raise item
         return item
 
     def close(self) -> None:
@@ -94,15 +96,22 @@ def joined(hub: SharedEvents, count: int) -> None:
     until(lambda: hub.waits == count, f"{count} waits did not join")
 
 
-def test_a_wait_joining_during_the_proof_waits_for_it_and_gets_what_the_probe_read(backend):
+def _join_during_the_proof(backend, first_proof: bool) -> tuple[SharedEvents, dict[str, object], bool]:
+    """A wait on "b" joins while the wait on "a" proves the subscription
+    (the probe reads an event for "b" meanwhile); the first proof says
+    ``first_proof``, any later one True. (hub, what the joiner saw, the first's proven)."""
     probing = threading.Event()
     hub = SharedEvents(backend)
+    proofs: list[str] = []
 
     def prove(stream, container_id, token, on_event=None, timeout=10.0):
+        proofs.append(container_id)
+        if len(proofs) > 1:
+            return True
         probing.set()
         joined(hub, 2)
         on_event(exit_of("b"))  # read while probing: for the wait that joined meanwhile
-        return False
+        return first_proof
 
     backend.prove_subscribed.side_effect = prove
     seen: dict[str, object] = {}
@@ -111,16 +120,61 @@ def test_a_wait_joining_during_the_proof_waits_for_it_and_gets_what_the_probe_re
         probing.wait(10)
         with hub.listen(["b"], lambda: "t2") as (events, proven):
             seen["proven"] = proven
-            seen["event"] = events.next(1)
+            seen["event"] = events.next(0.2)
+            seen["proofs"] = list(proofs)
 
     thread = threading.Thread(target=second)
     thread.start()
     with hub.listen(["a"], lambda: "t1") as (_, proven):
         thread.join(10)
     assert not thread.is_alive()
-    assert proven is False and seen["proven"] is False  # not proven: both re-read often
+    return hub, seen, proven
+
+
+def test_a_wait_joining_during_the_proof_waits_for_it_and_gets_what_the_probe_read(backend):
+    _, seen, proven = _join_during_the_proof(backend, first_proof=True)
+    assert proven is True and seen["proven"] is True
     assert seen["event"].container_id == "b"
-    assert len(backend.streams) == 1
+    assert (len(backend.streams), seen["proofs"]) == (1, ["a"])
+
+
+def test_a_subscription_not_proven_is_not_joined_the_wait_proves_one_of_its_own(backend):
+    """Else every wait joining it would re-read every 0.5 s for as long as
+    waits overlap — in a workflow engine, for ever."""
+    _, seen, proven = _join_during_the_proof(backend, first_proof=False)
+    assert proven is False and seen["proven"] is True
+    assert (len(backend.streams), seen["proofs"]) == (2, ["a", "b"])
+
+
+def test_a_failed_start_is_the_starting_waits_alone(backend):
+    """The first wait's job went meanwhile, so its probe failed: a wait that
+    joined meanwhile starts its own subscription instead of failing too."""
+    probing = threading.Event()
+    hub = SharedEvents(backend)
+
+    def prove(stream, container_id, token, on_event=None, timeout=10.0):
+        if container_id == "a":
+            probing.set()
+            joined(hub, 2)
+            raise ContainerNotFound("a", argv=["ctr"], exit_code=1, stderr="not found")
+        return True
+
+    backend.prove_subscribed.side_effect = prove
+    seen: dict[str, object] = {}
+
+    def second() -> None:
+        probing.wait(10)
+        with hub.listen(["b"], lambda: "t2") as (_, proven):
+            seen["proven"] = proven
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with pytest.raises(ContainerNotFound):
+        with hub.listen(["a"], lambda: "t1"):
+            pass
+    thread.join(10)
+    assert seen == {"proven": True}
+    assert len(backend.streams) == 2 and backend.streams[0].closed
 
 
 def test_a_stream_that_ends_fails_every_wait_on_it_and_the_next_wait_subscribes_again(backend):
@@ -195,3 +249,76 @@ def test_an_interrupt_in_the_reading_wait_is_its_own_and_the_others_read_on(back
     second.join(10)
     assert outcome["x"] == "interrupted"
     assert outcome["b"].container_id == "b"
+
+
+def _follower_while_another_reads(backend, follower_timeout: float, then) -> tuple[dict[str, object], threading.Thread]:
+    """The wait on "a" reads the stream (60 s); the wait on "b" waits for
+    its event meanwhile (``follower_timeout``); ``then(stream)`` acts. What
+    the follower got, within 10 s — far less than either wait's timeout."""
+    hub = SharedEvents(backend)
+    got: dict[str, object] = {}
+    reading = threading.Event()
+
+    def leader() -> None:
+        with hub.listen(["a"], lambda: "t1") as (events, _):
+            reading.set()
+            try:
+                got["a"] = events.next(60)
+            except DaemonUnreachable as exc:
+                got["a"] = exc
+
+    def follower() -> None:
+        with hub.listen(["b"], lambda: "t2") as (events, _):
+            until(lambda: backend.streams[0].readers, "the leader did not read")
+            try:
+                got["b"] = events.next(follower_timeout)
+            except DaemonUnreachable as exc:
+                got["b"] = exc
+
+    first = threading.Thread(target=leader, daemon=True)
+    first.start()
+    reading.wait(10)
+    second = threading.Thread(target=follower, daemon=True)
+    second.start()
+    joined(hub, 2)
+    then(backend.streams[0])
+    second.join(10)
+    assert not second.is_alive(), "the waiting wait was not woken"
+    return got, first
+
+
+def test_an_event_read_by_another_wait_wakes_the_wait_it_names(backend):
+    got, first = _follower_while_another_reads(backend, 30, lambda stream: stream.queue.put(exit_of("b")))
+    assert got["b"].container_id == "b"
+    assert first.is_alive() and "a" not in got  # still reading: it ends with the stream
+    _end(first)
+
+
+def _end(leader: threading.Thread) -> None:
+    """End the stream under a wait still reading, so its thread ends."""
+    import gc
+
+    for stream in [o for o in gc.get_objects() if isinstance(o, Stream)]:
+        stream.queue.put(None)
+    leader.join(10)
+
+
+def test_a_wait_whose_time_is_up_returns_while_another_reads(backend):
+    got, first = _follower_while_another_reads(backend, 0.2, lambda stream: None)
+    assert got["b"] is None
+    _end(first)
+
+
+def test_a_stream_failing_under_another_wait_fails_the_waiting_one_at_once(backend):
+    got, first = _follower_while_another_reads(backend, 30, lambda stream: stream.queue.put(None))
+    first.join(10)
+    assert isinstance(got["a"], DaemonUnreachable) and isinstance(got["b"], DaemonUnreachable)
+    assert got["a"] is not got["b"]  # each thread its own exception (its own traceback)
+
+
+def test_a_line_no_parser_reads_is_skipped_not_the_streams_end(backend):
+    hub = SharedEvents(backend)
+    with hub.listen(["a"], lambda: "t") as (events, _):
+        backend.streams[0].queue.put(CliParseError(["ctr", "events"], "not an event line", "garbage"))
+        backend.streams[0].queue.put(exit_of("a"))
+        assert events.next(5).container_id == "a"

@@ -155,14 +155,16 @@ class CtrCommands:
         return [*self.base(), "tasks", "metrics", "--format", "json", container_id]
 
     def events(self, container_ids: Iterable[str]) -> list[str]:
-        """Events naming these containers; none named: every event of the
-        namespace (ctr's stream carries every namespace's otherwise)."""
+        """Events naming these containers (filters are or-ed); none named:
+        the task and container events of the namespace (a comma and-s), as
+        ctr's stream carries every namespace's events, snapshots and images."""
+        ids = list(container_ids)
         argv = [*self.base(), "events"]
-        for cid in container_ids:
+        for cid in ids:
             # Task events name the container as container_id, container events as id.
             argv += [f"event.container_id=={filter_value(cid)}", f"event.id=={filter_value(cid)}"]
-        if len(argv) == len(self.base()) + 1:
-            argv.append(f"namespace=={filter_value(self.namespace)}")
+        if not ids:
+            argv.append(f"namespace=={filter_value(self.namespace)},topic~=\"^/(tasks|containers)/\"")
         return argv
 
     def list_images(self) -> list[str]:

@@ -142,10 +142,14 @@ class ExitRecorder:
         return results
 
     def _recorded(self, cid: str) -> ExitRecord | None:
-        """The exit another process recorded in the container's labels, if any."""
+        """The exit another process recorded in the container's labels, if
+        any (unreadable now: the harvest goes on without it)."""
         try:
             return ExitRecord.from_labels(self.backend.container_info(cid).labels)
         except ContainerNotFound:
+            return None
+        except DrmaaError as exc:
+            log.warning("the labels of %s could not be read: %s", cid, exc)
             return None
 
     def recover(self, container_ids: Iterable[str], saved: SavedState) -> dict[str, ExitRecord]:

@@ -102,8 +102,8 @@ class DockerCompatCommands:
 
     def events(self, names: Iterable[str], labelled: Mapping[str, str] | None = None) -> list[str]:
         """Events of these containers, or of those carrying the ``labelled``
-        labels (filters of one key are or-ed, of different keys and-ed: so
-        one label only; the others are matched by the caller)."""
+        label (docker or-s filters of one key: so the first label only — a
+        session's, or the DRMAA2 mark; callers match the IDs events name)."""
         argv = [*self.base(), "events", "--format", JSON]
         if self.flavour.replay_window:
             argv += ["--since", self.flavour.replay_window]
