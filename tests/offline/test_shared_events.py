@@ -96,10 +96,11 @@ def joined(hub: SharedEvents, count: int) -> None:
     until(lambda: hub.waits == count, f"{count} waits did not join")
 
 
-def _join_during_the_proof(backend, first_proof: bool) -> tuple[SharedEvents, dict[str, object], bool]:
+def _join_during_the_proof(backend, first_proof: bool | Exception) -> tuple[dict[str, object], object]:
     """A wait on "b" joins while the wait on "a" proves the subscription
     (the probe reads an event for "b" meanwhile); the first proof says
-    ``first_proof``, any later one True. (hub, what the joiner saw, the first's proven)."""
+    ``first_proof`` (or raises it), any later one True. (What the joiner
+    saw; the first wait's proven, or what it raised.)"""
     probing = threading.Event()
     hub = SharedEvents(backend)
     proofs: list[str] = []
@@ -111,6 +112,8 @@ def _join_during_the_proof(backend, first_proof: bool) -> tuple[SharedEvents, di
         probing.set()
         joined(hub, 2)
         on_event(exit_of("b"))  # read while probing: for the wait that joined meanwhile
+        if isinstance(first_proof, Exception):
+            raise first_proof
         return first_proof
 
     backend.prove_subscribed.side_effect = prove
@@ -125,14 +128,19 @@ def _join_during_the_proof(backend, first_proof: bool) -> tuple[SharedEvents, di
 
     thread = threading.Thread(target=second)
     thread.start()
-    with hub.listen(["a"], lambda: "t1") as (_, proven):
-        thread.join(10)
+    first: object
+    try:
+        with hub.listen(["a"], lambda: "t1") as (_, first):
+            thread.join(10)
+    except Exception as exc:  # noqa: BLE001 - what the first wait raised is the test's to judge
+        first = exc
+    thread.join(10)
     assert not thread.is_alive()
-    return hub, seen, proven
+    return seen, first
 
 
 def test_a_wait_joining_during_the_proof_waits_for_it_and_gets_what_the_probe_read(backend):
-    _, seen, proven = _join_during_the_proof(backend, first_proof=True)
+    seen, proven = _join_during_the_proof(backend, first_proof=True)
     assert proven is True and seen["proven"] is True
     assert seen["event"].container_id == "b"
     assert (len(backend.streams), seen["proofs"]) == (1, ["a"])
@@ -141,7 +149,7 @@ def test_a_wait_joining_during_the_proof_waits_for_it_and_gets_what_the_probe_re
 def test_a_subscription_not_proven_is_not_joined_the_wait_proves_one_of_its_own(backend):
     """Else every wait joining it would re-read every 0.5 s for as long as
     waits overlap — in a workflow engine, for ever."""
-    _, seen, proven = _join_during_the_proof(backend, first_proof=False)
+    seen, proven = _join_during_the_proof(backend, first_proof=False)
     assert proven is False and seen["proven"] is True
     assert (len(backend.streams), seen["proofs"]) == (2, ["a", "b"])
 
@@ -149,31 +157,10 @@ def test_a_subscription_not_proven_is_not_joined_the_wait_proves_one_of_its_own(
 def test_a_failed_start_is_the_starting_waits_alone(backend):
     """The first wait's job went meanwhile, so its probe failed: a wait that
     joined meanwhile starts its own subscription instead of failing too."""
-    probing = threading.Event()
-    hub = SharedEvents(backend)
-
-    def prove(stream, container_id, token, on_event=None, timeout=10.0):
-        if container_id == "a":
-            probing.set()
-            joined(hub, 2)
-            raise ContainerNotFound("a", argv=["ctr"], exit_code=1, stderr="not found")
-        return True
-
-    backend.prove_subscribed.side_effect = prove
-    seen: dict[str, object] = {}
-
-    def second() -> None:
-        probing.wait(10)
-        with hub.listen(["b"], lambda: "t2") as (_, proven):
-            seen["proven"] = proven
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    with pytest.raises(ContainerNotFound):
-        with hub.listen(["a"], lambda: "t1"):
-            pass
-    thread.join(10)
-    assert seen == {"proven": True}
+    seen, first = _join_during_the_proof(
+        backend, ContainerNotFound("a", argv=["ctr"], exit_code=1, stderr="not found"))
+    assert isinstance(first, ContainerNotFound)
+    assert seen["proven"] is True
     assert len(backend.streams) == 2 and backend.streams[0].closed
 
 
